@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   MISSING_TENSOR: 'a tensor the model needs is missing from the file',
   CORRUPT_TOKENIZER: 'a tokenizer file is corrupt or not understood',
   GRADIENT_CHECK_FAILED: 'an analytic gradient disagrees with finite differences',
+  BAD_SCORE: 'a score is not a finite number',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,4 +1,7 @@
 import type { Command } from './command.js';
+import { trecEvalCommand } from './commands/trec-eval.js';
 
 /** Every `o1e` verb. Adding a command: one file in `commands/`, one line here. */
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [
+  trecEvalCommand,
+];

@@ -1,0 +1,15 @@
+/** Evaluation: trec_eval 9.0.8 measures, ranking order, presets and trec_eval-style output. */
+export { evaluate, type EvaluationOptions, type EvaluationResult, type MeasureRequest } from './evaluate.js';
+export {
+  MEASURE_FAMILIES,
+  computeMeasure,
+  countRelevant,
+  measureOutputNames,
+  parseMeasure,
+  type MeasureFamily,
+  type MeasureSpec,
+  type QueryRelevance,
+} from './measures.js';
+export { EVALUATION_PRESETS, getEvaluationPreset, type EvaluationPreset, type EvaluationPresetName } from './presets.js';
+export { compareIdsBytewise, rankDocuments, rankHits, type RankedList } from './ranking.js';
+export { formatTrecEvalOutput, formatTrecLine, formatTrecValue } from './format.js';
