@@ -1,0 +1,99 @@
+/** Building a {@link Tokenizer} from the vocabulary a GGUF file carries. */
+import { O1Error } from '../errors.js';
+import { HuggingFaceTokenizer, type AddedTokenJson, type TokenizerJson } from './huggingface.js';
+import { SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
+import { GGUF_TOKEN_TYPE, type GgufTokenizerMetadata, type Tokenizer } from './types.js';
+
+const QWEN2_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * A tokenizer for a GGUF vocabulary: `llama` -> {@link SentencePieceBpeTokenizer}; `gpt2` -> a
+ * byte-level {@link HuggingFaceTokenizer} whose pre-tokenizer follows `tokenizer.ggml.pre`
+ * (`qwen2`, `llama-bpe`/`llama3`; anything else uses GPT-2's regex).
+ *
+ * @example
+ * const { tokenizer: metadata } = await readGguf('model.gguf')
+ * const tokenizer = tokenizerFromGgufMetadata(metadata!)
+ */
+export function tokenizerFromGgufMetadata(metadata: GgufTokenizerMetadata): Tokenizer {
+  if (metadata.model === 'llama') return SentencePieceBpeTokenizer.fromGgufMetadata(metadata);
+  return HuggingFaceTokenizer.fromJsonFiles(ggufToTokenizerJson(metadata));
+}
+
+/**
+ * The `tokenizer.json` / `tokenizer_config.json` pair equivalent to a GGUF `gpt2` vocabulary
+ * (for `o1e convert x.gguf --to safetensors`).
+ */
+export function ggufToTokenizerJson(metadata: GgufTokenizerMetadata): { tokenizer: TokenizerJson; config: Record<string, unknown> } {
+  if (metadata.model !== 'gpt2') throw new O1Error('CORRUPT_TOKENIZER', `GGUF tokenizer model ${metadata.model} is not byte-level BPE`);
+  const vocab: Record<string, number> = {};
+  const added: AddedTokenJson[] = [];
+  metadata.tokens.forEach((token, id) => {
+    const type = metadata.tokenTypes[id];
+    if (type === GGUF_TOKEN_TYPE.control || type === GGUF_TOKEN_TYPE.userDefined) {
+      added.push({ id, content: token, single_word: false, lstrip: false, rstrip: false, normalized: false, special: type === GGUF_TOKEN_TYPE.control });
+    } else if (vocab[token] === undefined) {
+      vocab[token] = id;
+    }
+  });
+  const pattern = metadata.pre === 'qwen2' ? QWEN2_PATTERN : metadata.pre === 'llama-bpe' || metadata.pre === 'llama3' ? LLAMA3_PATTERN : undefined;
+  const preTokenizer =
+    pattern === undefined
+      ? { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }
+      : {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false },
+            { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+          ],
+        };
+  const bos = metadata.bosTokenId === undefined ? undefined : metadata.tokens[metadata.bosTokenId];
+  const postProcessor =
+    metadata.addBosToken === true && bos !== undefined
+      ? {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+          special_tokens: { [bos]: { id: bos, ids: [metadata.bosTokenId], tokens: [bos] } },
+        }
+      : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: true };
+  const tokenizer: TokenizerJson = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: preTokenizer,
+    post_processor: postProcessor,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: (metadata.merges ?? []).map((merge) => {
+        const space = merge.indexOf(' ');
+        return [merge.slice(0, space), merge.slice(space + 1)];
+      }),
+    },
+  };
+  const text = (id: number | undefined) => (id === undefined ? null : (metadata.tokens[id] ?? null));
+  const config: Record<string, unknown> = {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    bos_token: text(metadata.bosTokenId),
+    eos_token: text(metadata.eosTokenId),
+    pad_token: text(metadata.paddingTokenId),
+    unk_token: text(metadata.unknownTokenId),
+    add_bos_token: metadata.addBosToken === true,
+    add_eos_token: metadata.addEosToken === true,
+    clean_up_tokenization_spaces: false,
+  };
+  if (metadata.chatTemplate !== undefined) config.chat_template = metadata.chatTemplate;
+  return { tokenizer, config };
+}
