@@ -10,7 +10,7 @@
 import { O1Error } from '../errors.js';
 import { bytesToUnicode, GPT2_SPLIT_PATTERN, toByteLevel } from './byte-level.js';
 import { Heap } from './heap.js';
-import { HuggingFaceTokenizer, type TokenizerConfigJson, type TokenizerJson } from './huggingface.js';
+import { byteLevelBpeJson, HuggingFaceTokenizer, type TokenizerConfigJson, type TokenizerJson } from './huggingface.js';
 
 export interface BpeTrainingOptions {
   /** Total vocabulary size: special tokens + 256 byte tokens + merges. */
@@ -155,42 +155,12 @@ export function trainByteLevelBpeJson(
     special: true,
   }));
   const bosId = options.bosToken === undefined ? undefined : specialTokens.indexOf(options.bosToken);
-  const postProcessor =
-    bosId === undefined
-      ? { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: true }
-      : {
-          type: 'TemplateProcessing',
-          single: [{ SpecialToken: { id: options.bosToken, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-          pair: [
-            { SpecialToken: { id: options.bosToken, type_id: 0 } },
-            { Sequence: { id: 'A', type_id: 0 } },
-            { SpecialToken: { id: options.bosToken, type_id: 1 } },
-            { Sequence: { id: 'B', type_id: 1 } },
-          ],
-          special_tokens: { [options.bosToken as string]: { id: options.bosToken, ids: [bosId], tokens: [options.bosToken] } },
-        };
-  const tokenizer: TokenizerJson = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: addedTokens,
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: postProcessor,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges,
-    },
-  };
+  const tokenizer = byteLevelBpeJson({
+    vocab,
+    merges,
+    addedTokens,
+    bos: options.bosToken === undefined || bosId === undefined ? undefined : { token: options.bosToken, id: bosId },
+  });
   const config: TokenizerConfigJson = {
     tokenizer_class: 'PreTrainedTokenizerFast',
     bos_token: options.bosToken ?? null,

@@ -1,6 +1,6 @@
 /** Building a {@link Tokenizer} from the vocabulary a GGUF file carries. */
 import { O1Error } from '../errors.js';
-import { HuggingFaceTokenizer, type AddedTokenJson, type TokenizerJson } from './huggingface.js';
+import { BYTE_LEVEL_PRE_TOKENIZER, byteLevelBpeJson, HuggingFaceTokenizer, type AddedTokenJson, type TokenizerJson } from './huggingface.js';
 import { SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
 import { GGUF_TOKEN_TYPE, type GgufTokenizerMetadata, type Tokenizer } from './types.js';
 
@@ -40,7 +40,7 @@ export function ggufToTokenizerJson(metadata: GgufTokenizerMetadata): { tokenize
   const pattern = metadata.pre === 'qwen2' ? QWEN2_PATTERN : metadata.pre === 'llama-bpe' || metadata.pre === 'llama3' ? LLAMA3_PATTERN : undefined;
   const preTokenizer =
     pattern === undefined
-      ? { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }
+      ? BYTE_LEVEL_PRE_TOKENIZER
       : {
           type: 'Sequence',
           pretokenizers: [
@@ -49,40 +49,16 @@ export function ggufToTokenizerJson(metadata: GgufTokenizerMetadata): { tokenize
           ],
         };
   const bos = metadata.bosTokenId === undefined ? undefined : metadata.tokens[metadata.bosTokenId];
-  const postProcessor =
-    metadata.addBosToken === true && bos !== undefined
-      ? {
-          type: 'TemplateProcessing',
-          single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-          pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
-          special_tokens: { [bos]: { id: bos, ids: [metadata.bosTokenId], tokens: [bos] } },
-        }
-      : { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: true };
-  const tokenizer: TokenizerJson = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: preTokenizer,
-    post_processor: postProcessor,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: (metadata.merges ?? []).map((merge) => {
-        const space = merge.indexOf(' ');
-        return [merge.slice(0, space), merge.slice(space + 1)];
-      }),
-    },
-  };
+  const tokenizer = byteLevelBpeJson({
+    vocab,
+    merges: (metadata.merges ?? []).map((merge): [string, string] => {
+      const space = merge.indexOf(' ');
+      return [merge.slice(0, space), merge.slice(space + 1)];
+    }),
+    addedTokens: added,
+    preTokenizer,
+    bos: metadata.addBosToken === true && bos !== undefined && metadata.bosTokenId !== undefined ? { token: bos, id: metadata.bosTokenId } : undefined,
+  });
   const text = (id: number | undefined) => (id === undefined ? null : (metadata.tokens[id] ?? null));
   const config: Record<string, unknown> = {
     tokenizer_class: 'PreTrainedTokenizerFast',

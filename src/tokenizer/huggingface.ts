@@ -334,3 +334,62 @@ async function readJson(path: string): Promise<unknown> {
     throw new O1Error('CORRUPT_TOKENIZER', 'the tokenizer file is not valid JSON', { file: path }, { cause: error });
   }
 }
+
+/** The byte-level pre-tokenizer with GPT-2's split regex built in. */
+export const BYTE_LEVEL_PRE_TOKENIZER = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true } as const;
+
+/**
+ * A complete byte-level BPE `tokenizer.json` (as GPT-2, Qwen2 and Llama 3 use), with a post
+ * processor that prepends `bosToken` when one is given. Shared by the BPE trainer and the GGUF
+ * vocabulary import so both describe the same tokenizer the same way.
+ *
+ * @example
+ * const json = byteLevelBpeJson({ vocab: { a: 0, b: 1, ab: 2 }, merges: [['a', 'b']], addedTokens: [] })
+ */
+export function byteLevelBpeJson(parts: {
+  vocab: Record<string, number>;
+  merges: Array<[string, string]>;
+  addedTokens: AddedTokenJson[];
+  /** Default {@link BYTE_LEVEL_PRE_TOKENIZER}. */
+  preTokenizer?: unknown;
+  /** A BOS token and its id, to prepend to every encoding. Default none. */
+  bos?: { token: string; id: number };
+}): TokenizerJson {
+  const { bos } = parts;
+  const postProcessor =
+    bos === undefined
+      ? { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: true }
+      : {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: bos.token, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [
+            { SpecialToken: { id: bos.token, type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: bos.token, type_id: 1 } },
+            { Sequence: { id: 'B', type_id: 1 } },
+          ],
+          special_tokens: { [bos.token]: { id: bos.token, ids: [bos.id], tokens: [bos.token] } },
+        };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: parts.addedTokens,
+    normalizer: null,
+    pre_tokenizer: parts.preTokenizer ?? BYTE_LEVEL_PRE_TOKENIZER,
+    post_processor: postProcessor,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: parts.vocab,
+      merges: parts.merges,
+    },
+  } as TokenizerJson;
+}

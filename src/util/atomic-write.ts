@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 
 /** The temporary name used while `path` is being written: same folder, so rename is atomic. */
@@ -44,6 +44,28 @@ export async function writeLinesAtomic(path: string, lines: Iterable<string> | A
     await rename(temporary, path);
   } catch (error) {
     stream.destroy();
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Writes a file atomically through an open handle, for binary outputs written piece by piece
+ * (model files of many tensors): the pieces go to a temporary file that is renamed into place
+ * only when `write` has finished; on failure the temporary file is removed.
+ *
+ * @example
+ * await writeHandleAtomic('model.gguf', async (handle) => { await handle.write(header) })
+ */
+export async function writeHandleAtomic(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+  const temporary = temporaryPath(path);
+  const handle = await open(temporary, 'w');
+  try {
+    await write(handle);
+    await handle.close();
+    await rename(temporary, path);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
     await rm(temporary, { force: true });
     throw error;
   }

@@ -9,9 +9,9 @@
  * The writer permutes Q/K rows to what the target graph expects (as convert_hf_to_gguf.py
  * does for Llama); the reader tags weights `adjacent` (llama) or `half` (qwen2), as stored.
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { O1Error } from '../../errors.js';
-import { temporaryPath } from '../../util/atomic-write.js';
+import { writeHandleAtomic } from '../../util/atomic-write.js';
 import { GGUF_TOKEN_TYPE, type GgufTokenizerMetadata } from '../../tokenizer/types.js';
 import type { Architecture, DecoderConfig, DecoderWeights, HostTensor, WeightMap } from '../types.js';
 import { decodeBfloat16, decodeFloat16, decodeFloat32, elementCount, encodeFloat16, encodeFloat32, float16BitsToFloat32, float32ToFloat16Bits } from './numeric.js';
@@ -362,9 +362,7 @@ export async function writeGguf(path: string, model: DecoderWeights, tokenizer: 
   }
   header.padTo(DEFAULT_ALIGNMENT);
 
-  const temporary = temporaryPath(path);
-  const handle = await open(temporary, 'w');
-  try {
+  await writeHandleAtomic(path, async (handle) => {
     await handle.write(header.bytes());
     for (const tensor of tensors) {
       const data = tensor.data();
@@ -372,13 +370,7 @@ export async function writeGguf(path: string, model: DecoderWeights, tokenizer: 
       const padding = (DEFAULT_ALIGNMENT - (data.byteLength % DEFAULT_ALIGNMENT)) % DEFAULT_ALIGNMENT;
       if (padding > 0) await handle.write(new Uint8Array(padding));
     }
-    await handle.close();
-    await rename(temporary, path);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  });
 }
 
 function withZeroBiases(model: DecoderWeights): DecoderWeights {

@@ -6,10 +6,10 @@
  * renamed into place.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { O1Error } from '../../errors.js';
-import { temporaryPath } from '../../util/atomic-write.js';
+import { writeHandleAtomic } from '../../util/atomic-write.js';
 import { readHuggingFaceConfig, writeHuggingFaceConfig } from '../config.js';
 import type { DecoderWeights, HostTensor, WeightMap } from '../types.js';
 import {
@@ -284,18 +284,10 @@ export async function writeSafetensors(
 ): Promise<void> {
   const dtype = options.dtype ?? 'f32';
   const header = buildHeader(tensors, dtype, options.metadata ?? { format: 'pt' });
-  const temporary = temporaryPath(path);
-  const handle = await open(temporary, 'w');
-  try {
+  await writeHandleAtomic(path, async (handle) => {
     await handle.write(header);
     for (const tensor of tensors.values()) await handle.write(encodeTensor(tensor, dtype));
-    await handle.close();
-    await rename(temporary, path);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  });
 }
 
 /**
