@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   CORRUPT_TOKENIZER: 'a tokenizer file is corrupt or not understood',
   GRADIENT_CHECK_FAILED: 'an analytic gradient disagrees with finite differences',
   BAD_SCORE: 'a score is not a finite number',
+  // backends, server and synthesis
+  UNKNOWN_BACKEND: 'a thinker or embedder backend name is not registered',
+  HTTP_ERROR: 'a remote server answered with an error, timed out or could not be reached (after retries)',
+  GENERATION_FAILED: 'a model produced no usable output',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

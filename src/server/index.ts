@@ -1,0 +1,1 @@
+export { startOpenAiServer, type OpenAiServerOptions, type RunningServer, type ServerStats } from './openai-server.js';

@@ -1,0 +1,129 @@
+/**
+ * The retrieval committee (o1-method.md §5.2): members score every candidate thought against the
+ * record's first positive passage. Configured by JSON:
+ * `{ "voting": "soft", "members": [ { "name": "bm25", "type": "bm25" },
+ *    { "name": "bge", "embedder": { "backend": "openai", "baseUrl": "...", "model": "bge-large-en-v1.5" } } ] }`.
+ */
+import { O1Error } from '../errors.js';
+import type { Embedder, EmbedderConfig } from '../backends/embedder.js';
+import { createEmbedder } from '../backends/registry.js';
+import { Bm25Okapi, bm25Tokenize } from './bm25-okapi.js';
+import type { VotingMethod } from './voting.js';
+
+/** One record's question to the committee. */
+export interface ScoringItem {
+  /** The first positive passage. */
+  positive: string;
+  candidates: readonly string[];
+}
+
+export interface CommitteeMember {
+  /** Key in `model2scores`. */
+  readonly name: string;
+  /** Soft-voting weight. Default 1.0. */
+  readonly weight: number;
+  /** Per item, one score per candidate. */
+  score(items: readonly ScoringItem[]): Promise<number[][]>;
+  close(): Promise<void>;
+}
+
+export type MemberConfig =
+  | { name?: string; type: 'bm25'; k1?: number; b?: number; epsilon?: number; weight?: number }
+  | { name?: string; type?: 'embedder'; embedder: EmbedderConfig; weight?: number };
+
+export interface CommitteeConfig {
+  members: MemberConfig[];
+  /** Default `soft`. */
+  voting?: VotingMethod;
+}
+
+/**
+ * BM25Okapi member: the candidates are the corpus, the positive passage is the query.
+ *
+ * @example
+ * await new Bm25Member().score([{ positive: 'a cat', candidates: ['a cat sat', 'a dog'] }])
+ */
+export class Bm25Member implements CommitteeMember {
+  constructor(readonly name = 'bm25', private readonly options: { k1?: number; b?: number; epsilon?: number } = {}, readonly weight = 1) {}
+
+  async score(items: readonly ScoringItem[]): Promise<number[][]> {
+    return items.map(({ positive, candidates }) => new Bm25Okapi(candidates.map(bm25Tokenize), this.options).getScores(bm25Tokenize(positive)));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Dense member: cosine similarity x 100 between the positive passage and each candidate.
+ *
+ * @example
+ * const member = new EmbedderMember('bge', await createEmbedder({ backend: 'openai', ... }));
+ */
+export class EmbedderMember implements CommitteeMember {
+  constructor(readonly name: string, private readonly embedder: Embedder, readonly weight = 1) {}
+
+  async score(items: readonly ScoringItem[]): Promise<number[][]> {
+    // One embed call for the whole batch, each distinct text once.
+    const texts = [...new Set(items.flatMap(({ positive, candidates }) => [positive, ...candidates]))];
+    const vectors = await this.embedder.embed(texts);
+    const byText = new Map(texts.map((text, index) => [text, vectors[index]]));
+    return items.map(({ positive, candidates }) => {
+      const anchor = byText.get(positive) as Float32Array;
+      return candidates.map((candidate) => 100 * cosine(anchor, byText.get(candidate) as Float32Array));
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.embedder.close();
+  }
+}
+
+/** Cosine similarity; 0 when either vector is zero. */
+export function cosine(left: Float32Array, right: Float32Array): number {
+  if (left.length !== right.length) throw new O1Error('SHAPE_MISMATCH', `vectors of lengths ${left.length} and ${right.length}`);
+  let dot = 0;
+  let leftNorm = 0;
+  let rightNorm = 0;
+  for (let index = 0; index < left.length; index++) {
+    dot += left[index] * right[index];
+    leftNorm += left[index] * left[index];
+    rightNorm += right[index] * right[index];
+  }
+  return leftNorm === 0 || rightNorm === 0 ? 0 : dot / Math.sqrt(leftNorm * rightNorm);
+}
+
+/**
+ * Builds the members of a committee config (embedders through the backend registry).
+ *
+ * @example
+ * const members = await createCommittee({ members: [{ type: 'bm25' }] });
+ */
+export async function createCommittee(config: CommitteeConfig): Promise<CommitteeMember[]> {
+  if (!Array.isArray(config?.members) || config.members.length === 0) throw new O1Error('BAD_ARGUMENT', 'a committee needs a non-empty "members" array', { field: 'members' });
+  const members: CommitteeMember[] = [];
+  try {
+    for (const [index, member] of config.members.entries()) {
+      const weight = member.weight ?? 1;
+      if (typeof weight !== 'number' || !Number.isFinite(weight)) throw new O1Error('BAD_ARGUMENT', `members[${index}].weight must be a number`, { field: `members[${index}].weight` });
+      if (member.type === 'bm25') {
+        const { name = 'bm25', k1, b, epsilon } = member;
+        members.push(new Bm25Member(name, { k1, b, epsilon }, weight));
+      } else if ((member.type === undefined || member.type === 'embedder') && typeof member.embedder === 'object' && member.embedder !== null) {
+        const embedder = await createEmbedder(member.embedder);
+        members.push(new EmbedderMember(member.name ?? embedder.model, embedder, weight));
+      } else {
+        throw new O1Error('BAD_ARGUMENT', `members[${index}] must be {"type":"bm25"} or {"embedder": {...}}`, { field: `members[${index}]` });
+      }
+    }
+  } catch (error) {
+    await Promise.all(members.map((member) => member.close()));
+    throw error;
+  }
+  const names = members.map((member) => member.name);
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate !== undefined) {
+    await Promise.all(members.map((member) => member.close()));
+    throw new O1Error('BAD_ARGUMENT', `two committee members are named "${duplicate}"`, { field: 'members' });
+  }
+  return members;
+}

@@ -1,0 +1,72 @@
+/**
+ * Committee voting over candidate thoughts (o1-method.md §5.2). Input: one score list per member,
+ * each with one score per candidate (higher is better).
+ */
+
+/** Which rule picks the winner. `soft` is what the official code runs. */
+export type VotingMethod = 'soft' | 'hard';
+
+export interface VoteResult {
+  /** Index of the winning candidate. */
+  winner: number;
+  /** Per candidate: summed probabilities (soft) or member votes (hard). */
+  tallies: number[];
+}
+
+/**
+ * Numerically stable softmax.
+ *
+ * @example
+ * softmax([0, Math.log(3)]) // [0.25, 0.75]
+ */
+export function softmax(scores: readonly number[]): number[] {
+  const maximum = Math.max(...scores);
+  const exponentials = scores.map((score) => Math.exp(score - maximum));
+  const sum = exponentials.reduce((total, value) => total + value, 0);
+  return exponentials.map((value) => value / sum);
+}
+
+/**
+ * Index of the largest value; the first one on ties (numpy's argmax).
+ *
+ * @example
+ * argmax([1, 3, 3]) // 1
+ */
+export function argmax(values: readonly number[]): number {
+  let best = 0;
+  for (let index = 1; index < values.length; index++) if (values[index] > values[best]) best = index;
+  return best;
+}
+
+/**
+ * Soft voting: softmax over the candidates per member, weighted sum (weights default 1.0), argmax.
+ *
+ * @example
+ * softVote([[10, 0, 0], [0, 1, 1.1], [0, 1, 1.1]]).winner // 0
+ */
+export function softVote(memberScores: readonly (readonly number[])[], weights?: readonly number[]): VoteResult {
+  const tallies = new Array<number>(memberScores[0]?.length ?? 0).fill(0);
+  memberScores.forEach((scores, member) => {
+    const weight = weights?.[member] ?? 1;
+    softmax(scores).forEach((probability, candidate) => { tallies[candidate] += weight * probability; });
+  });
+  return { winner: argmax(tallies), tallies };
+}
+
+/**
+ * Hard voting: each member votes for its best candidate (first on ties); most votes win, ties go
+ * to the lowest index.
+ *
+ * @example
+ * hardVote([[10, 0, 0], [0, 1, 1.1], [0, 1, 1.1]]).winner // 2
+ */
+export function hardVote(memberScores: readonly (readonly number[])[]): VoteResult {
+  const tallies = new Array<number>(memberScores[0]?.length ?? 0).fill(0);
+  for (const scores of memberScores) tallies[argmax(scores)] += 1;
+  return { winner: argmax(tallies), tallies };
+}
+
+/** Runs the named method. */
+export function vote(method: VotingMethod, memberScores: readonly (readonly number[])[], weights?: readonly number[]): VoteResult {
+  return method === 'soft' ? softVote(memberScores, weights) : hardVote(memberScores);
+}
