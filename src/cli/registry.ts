@@ -3,6 +3,9 @@ import { evalCommand } from './commands/eval.js';
 import { trecEvalCommand } from './commands/trec-eval.js';
 import { serveCommand } from './commands/serve.js';
 import { synthCommand } from './commands/synth.js';
+import { convertCommand } from './commands/convert.js';
+import { generateCommand } from './commands/generate.js';
+import { embedCommand } from './commands/embed.js';
 
 /** Every `o1e` verb. Adding a command: one file in `commands/`, one line here. */
 export const COMMANDS: Command[] = [
@@ -10,4 +13,7 @@ export const COMMANDS: Command[] = [
   trecEvalCommand,
   serveCommand,
   synthCommand,
+  convertCommand,
+  generateCommand,
+  embedCommand,
 ];

@@ -1,0 +1,86 @@
+/**
+ * Host-side pooling of hidden states and L2 normalisation. The model pools inside its graph;
+ * these functions do the same on host arrays (tests, custom poolings, query-vector averaging).
+ */
+import { O1Error } from '../errors.js';
+
+/** How a sequence's hidden states become one vector. */
+export type Pooling = 'last' | 'mean';
+
+/**
+ * Pools hidden states [batch, length, width] (row-major) with a left-padded attention mask
+ * [batch, length]: `last` takes position length − 1 of each row (the last real token under left
+ * padding, O1 Embedder's `<emb>`); `mean` averages the positions whose mask is 1.
+ *
+ * @example
+ * poolHiddenStates(new Float32Array([1, 2, 3, 4]), [[0, 1]], 'last', 2) // [Float32Array [3, 4]]
+ */
+export function poolHiddenStates(hidden: ArrayLike<number>, attentionMask: readonly (readonly number[])[], pooling: Pooling, width: number): Float32Array[] {
+  const batch = attentionMask.length;
+  if (batch === 0) return [];
+  const length = attentionMask[0].length;
+  if (hidden.length !== batch * length * width) {
+    throw new O1Error('SHAPE_MISMATCH', `hidden states have ${hidden.length} values, expected ${batch} x ${length} x ${width}`);
+  }
+  return attentionMask.map((mask, row) => {
+    const vector = new Float32Array(width);
+    if (pooling === 'last') {
+      const offset = (row * length + length - 1) * width;
+      for (let index = 0; index < width; index++) vector[index] = hidden[offset + index];
+      return vector;
+    }
+    let count = 0;
+    const sums = new Float64Array(width);
+    for (let position = 0; position < length; position++) {
+      if (mask[position] === 0) continue;
+      count++;
+      const offset = (row * length + position) * width;
+      for (let index = 0; index < width; index++) sums[index] += hidden[offset + index];
+    }
+    for (let index = 0; index < width; index++) vector[index] = sums[index] / Math.max(count, 1);
+    return vector;
+  });
+}
+
+/**
+ * Divides a vector by its L2 norm in place (x / max(‖x‖, 1e-12), as torch's normalize) and
+ * returns it.
+ *
+ * @example
+ * l2NormalizeInPlace(new Float32Array([3, 4])) // Float32Array [0.6, 0.8]
+ */
+export function l2NormalizeInPlace(vector: Float32Array): Float32Array {
+  let sum = 0;
+  for (let index = 0; index < vector.length; index++) sum += vector[index] * vector[index];
+  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
+  for (let index = 0; index < vector.length; index++) vector[index] *= scale;
+  return vector;
+}
+
+/**
+ * The plain mean of vectors, NOT re-normalised (O1 Embedder's query vector: the mean of the
+ * normalised embeddings of n query + thought sequences).
+ *
+ * @example
+ * meanVector([new Float32Array([1, 0]), new Float32Array([0, 1])]) // Float32Array [0.5, 0.5]
+ */
+export function meanVector(vectors: readonly Float32Array[]): Float32Array {
+  if (vectors.length === 0) throw new O1Error('BAD_ARGUMENT', 'the mean of no vectors is undefined');
+  const result = new Float32Array(vectors[0].length);
+  for (const vector of vectors) for (let index = 0; index < result.length; index++) result[index] += vector[index];
+  for (let index = 0; index < result.length; index++) result[index] /= vectors.length;
+  return result;
+}
+
+/** Cosine similarity of two vectors (0 when either is zero). */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let index = 0; index < a.length; index++) {
+    dot += a[index] * b[index];
+    normA += a[index] * a[index];
+    normB += b[index] * b[index];
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
