@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   UNKNOWN_BACKEND: 'a thinker or embedder backend name is not registered',
   HTTP_ERROR: 'a remote server answered with an error, timed out or could not be reached (after retries)',
   GENERATION_FAILED: 'a model produced no usable output',
+  // O1 model
+  MISSING_SPECIAL_TOKENS: 'a tokenizer lacks the O1 tokens (<query>, </query>, <thought>, <emb>) or an EOS: not an O1 Embedder model',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

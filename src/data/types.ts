@@ -25,4 +25,6 @@ export type Run = Map<string, Map<string, number>>;
 export interface Hit {
   id: string;
   score: number;
+  /** The thoughts the query was embedded with (O1 retrievers); the same array for every hit of a query. */
+  thoughts?: string[];
 }

@@ -5,12 +5,14 @@ import { writeRun } from '../../data/trec.js';
 import { O1Error } from '../../errors.js';
 import { evaluate, type EvaluationPresetName } from '../../evaluation/index.js';
 import { createRetriever, retrieverNames } from '../../retrieval/registry.js';
-import { DEFAULT_HITS, searchAll } from '../../retrieval/retriever.js';
+import { DEFAULT_HITS, searchAll, type Retriever, type RetrieverConfig, type SearchOptions } from '../../retrieval/retriever.js';
 import type { Command } from '../command.js';
 import { parseInteger } from '../arguments.js';
 
-const USAGE = `usage: o1e eval --data DIR [--split test] [--retriever bm25] [--hits 1000] [--run FILE]
+const USAGE = `usage: o1e eval --data DIR [--split test] [--retriever bm25|dense|o1|fused] [--hits 1000] [--run FILE]
                 [--preset anserini-beir] [--json] [--quiet]
+                [--model PATH] [--thoughts 3] [--seed 0] [--max-new-tokens 128] [--threads N]
+                [--fusion rrf|score] [--thought-cache FILE]
 
 Loads a BEIR split, indexes its corpus, retrieves --hits documents per judged query and
 evaluates them: nDCG@10, R@100, R@1000 and MRR@10 (recip_rank under -M 10). The default preset
@@ -18,13 +20,69 @@ is Anserini's BEIR convention: trec_eval -c, a document whose id equals the quer
 
   --data DIR        BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)
   --split NAME      qrels split (default test)
-  --retriever NAME  one of the registered retrievers (default bm25)
+  --retriever NAME  one of the registered retrievers (default bm25): bm25; dense (an O1 model
+                    without thinking); o1 (think, then embed); fused (bm25 + o1)
   --hits N          documents retrieved per query (default 1000)
   --run FILE        also write the TREC run file (tag: the retriever name)
   --preset NAME     trec_eval | anserini-beir | beir | mteb (default anserini-beir)
   --json            print one JSON object (metrics keyed by trec_eval names) instead of a table
   --quiet           no progress output
+  --model PATH      dense, o1, fused: the O1 model (Hugging Face folder or GGUF file)
+  --thoughts N      o1, fused: thoughts per query (default 3)
+  --seed N          o1, fused: thought sampling seed (default 0)
+  --max-new-tokens N  o1, fused: most tokens per thought (default 128)
+  --threads N       dense, o1, fused: ONNX Runtime threads
+  --fusion KIND     fused: rrf (reciprocal rank, k 60; default) or score (min-max per query)
+  --thought-cache FILE  o1, fused: JSONL cache of thoughts, reused by later runs
+
+The JSON output's "retriever" is the full retriever config; O1 retrievers add timings
+(loadModelMs, embedDocumentsMs, thinkMs, embedQueriesMs, vectorSearchMs) and "thoughts" counts.
 `;
+
+/** The retriever config the command line asks for. */
+function retrieverConfig(values: Record<string, string | boolean | undefined>): RetrieverConfig {
+  const name = values.retriever as string;
+  const text = (key: string): string | undefined => values[key] as string | undefined;
+  const usesModel = name === 'dense' || name === 'o1' || name === 'fused';
+  for (const option of ['model', 'thoughts', 'seed', 'max-new-tokens', 'threads', 'fusion', 'thought-cache']) {
+    if (!usesModel && text(option) !== undefined) throw new O1Error('BAD_ARGUMENT', `--${option} applies to --retriever dense, o1 or fused, not ${name}`, { field: option });
+  }
+  if (!usesModel) return { retriever: name };
+  const model = text('model');
+  if (model === undefined) throw new O1Error('BAD_ARGUMENT', `--retriever ${name} needs --model PATH`, { field: 'model' });
+  const dense: RetrieverConfig = { retriever: name === 'dense' ? 'dense' : 'o1', model };
+  if (text('threads') !== undefined) dense.threads = parseInteger(text('threads') as string, 'threads', 1);
+  if (name !== 'dense') {
+    dense.thoughts = parseInteger(text('thoughts') ?? '3', 'thoughts', 1);
+    dense.seed = parseInteger(text('seed') ?? '0', 'seed');
+    dense.maxNewTokens = parseInteger(text('max-new-tokens') ?? '128', 'max-new-tokens', 0);
+    if (text('thought-cache') !== undefined) dense.thoughtCache = text('thought-cache');
+  } else {
+    for (const option of ['thoughts', 'seed', 'max-new-tokens', 'thought-cache']) {
+      if (text(option) !== undefined) throw new O1Error('BAD_ARGUMENT', `--${option} applies to o1 and fused (dense does not think)`, { field: option });
+    }
+  }
+  if (name !== 'fused') {
+    if (text('fusion') !== undefined) throw new O1Error('BAD_ARGUMENT', '--fusion applies to --retriever fused', { field: 'fusion' });
+    return dense;
+  }
+  const fusion = text('fusion') ?? 'rrf';
+  if (fusion !== 'rrf' && fusion !== 'score') throw new O1Error('BAD_ARGUMENT', `--fusion must be rrf or score, got '${fusion}'`, { field: 'fusion' });
+  return { retriever: 'fused', fusion, retrievers: [{ retriever: 'bm25' }, dense] };
+}
+
+/** Timings and thought counts that dense and O1 retrievers (also inside a fused one) report. */
+function retrieverReport(retriever: Retriever): { timings: Record<string, number>; thoughts?: Record<string, number> } {
+  const members = (retriever as { members?: readonly Retriever[] }).members ?? [retriever];
+  const timings: Record<string, number> = {};
+  let thoughts: Record<string, number> | undefined;
+  for (const member of members) {
+    for (const [name, value] of Object.entries((member as { timings?: Record<string, number> }).timings ?? {})) timings[name] = (timings[name] ?? 0) + value;
+    const counts = (member as { thoughtStatistics?: Record<string, number> }).thoughtStatistics;
+    if (counts !== undefined) thoughts = { ...counts };
+  }
+  return { timings, thoughts };
+}
 
 /** The measures `o1e eval` reports, with the labels of its table. */
 const REPORTED = [
@@ -50,6 +108,13 @@ export const evalCommand: Command = {
         preset: { type: 'string', default: 'anserini-beir' },
         json: { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
+        model: { type: 'string' },
+        thoughts: { type: 'string' },
+        seed: { type: 'string' },
+        'max-new-tokens': { type: 'string' },
+        threads: { type: 'string' },
+        fusion: { type: 'string' },
+        'thought-cache': { type: 'string' },
       },
       strict: true,
     });
@@ -69,14 +134,23 @@ export const evalCommand: Command = {
     if (!retrieverNames().includes(values.retriever)) {
       throw new O1Error('UNKNOWN_RETRIEVER', `unknown retriever '${values.retriever}'; known: ${retrieverNames().join(', ')}`, { field: 'retriever' });
     }
+    const config = retrieverConfig(values);
     const { corpus, queries, qrels } = await loadBeir(values.data, values.split, { quiet });
     lap('loadMs');
-    const retriever = createRetriever({ retriever: values.retriever });
-    await retriever.index(corpus, { quiet, total: corpus.length });
-    lap('indexMs');
-    const removeQuery = preset === 'anserini-beir' || preset === 'beir';
-    const run = await searchAll(retriever, queries, { hits, removeQuery });
-    lap('searchMs');
+    const retriever = createRetriever(config);
+    let run;
+    try {
+      await retriever.index(corpus, { quiet, total: corpus.length });
+      lap('indexMs');
+      const removeQuery = preset === 'anserini-beir' || preset === 'beir';
+      // `quiet` is read by the dense and O1 retrievers' progress bars.
+      const searchOptions: SearchOptions & { quiet: boolean } = { hits, removeQuery, quiet };
+      run = await searchAll(retriever, queries, searchOptions);
+      lap('searchMs');
+    } finally {
+      await (retriever as { dispose?: () => Promise<void> }).dispose?.();
+    }
+    const report = retrieverReport(retriever);
     const result = evaluate(qrels, run, {
       preset,
       measures: ['ndcg_cut.10', 'recall.100,1000', { measure: 'recip_rank', maxDocuments: 10 }],
@@ -86,6 +160,7 @@ export const evalCommand: Command = {
       await writeRun(values.run, run, { tag: values.retriever, maxHits: hits });
       lap('writeRunMs');
     }
+    Object.assign(timings, report.timings);
     timings.totalMs = Math.round(performance.now() - started);
 
     const metrics = Object.fromEntries(REPORTED.map(({ name }) => [name, result.all[name] ?? 0]));
@@ -100,6 +175,7 @@ export const evalCommand: Command = {
         documents: corpus.length,
         metrics,
         timings,
+        ...(report.thoughts === undefined ? {} : { thoughts: report.thoughts }),
       })}\n`);
     } else {
       const rows = REPORTED.map(({ name, label }) => `${label.padEnd(8)} ${(metrics[name] as number).toFixed(4)}`);
