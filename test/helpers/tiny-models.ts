@@ -3,18 +3,9 @@ import type { DecoderConfig, DecoderWeights, WeightMap } from '../../src/model/t
 import { expectedTensorShapes } from '../../src/model/formats/tensor-names.js';
 import { trainByteLevelBpe } from '../../src/tokenizer/bpe-trainer.js';
 import type { HuggingFaceTokenizer } from '../../src/tokenizer/huggingface.js';
+import { seededRandom } from '../../src/util/random.js';
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** A Qwen2-shaped configuration: q/k/v biases, grouped KV heads (4 query heads, 2 KV heads), tied embeddings. */
 export function tinyQwen2Config(vocabSize: number, overrides: Partial<DecoderConfig> = {}): DecoderConfig {
