@@ -9,7 +9,7 @@
  * Prints ONE JSON line with texts/s on both sides, `ratio` = ours / llama.cpp, the mean cosine
  * between the two sides' vectors (a correctness check) and the process's peak RSS.
  *
- * usage: npm run bench:embed -- [--threads N] [--documents N]
+ * usage: npm run bench:embed -- [--threads N] [--documents N] [--arena on|off] (our sessions' CPU memory arena; default: DecoderModel's)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { cosineSimilarity } from '../src/inference/pooling.js';
 import { peakRssMiB, randomLlamaGguf, scifactDocuments } from './peers/models.js';
 
 const MAX_TOKENS = 256;
-const { values } = parseArgs({ options: { threads: { type: 'string' }, documents: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string' }, documents: { type: 'string', default: '1000' }, arena: { type: 'string' } } });
 const threads = values.threads === undefined ? defaultThreadCount() : Number(values.threads);
 const count = Number(values.documents);
 
@@ -31,7 +31,7 @@ const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as 
 try {
   const model = await randomLlamaGguf(directory);
   const documents = await scifactDocuments(count);
-  const ours = await DecoderModel.load(model.path, { threads });
+  const ours = await DecoderModel.load(model.path, { threads, enableCpuMemArena: values.arena === undefined ? undefined : values.arena !== 'off' });
   const loaded = await llama.loadModel({ modelPath: model.path });
   const context = await loaded.createEmbeddingContext({ threads, contextSize: MAX_TOKENS + 8 });
   try {
@@ -66,6 +66,7 @@ try {
         max_tokens: MAX_TOKENS,
         mean_tokens: Math.round(tokens / documents.length),
         threads,
+        arena: values.arena ?? 'default',
         ours_texts_per_s: Number(oursRate.toFixed(1)),
         llama_cpp_texts_per_s: Number(theirRate.toFixed(1)),
         ratio: Number((oursRate / theirRate).toFixed(3)),

@@ -6,6 +6,7 @@ import { buildDecoderGraph, buildTrainingGraph, decoderParameterCount, decoderPa
 import { initializeDecoderWeights, tinyDecoderConfig } from '../src/model/decoder-init.js';
 import { createTrainingStep } from '../src/model/decoder-training.js';
 import type { DecoderConfig, WeightMap } from '../src/model/types.js';
+import { buildGenerationStepGraph, MASKED_BIAS } from '../src/inference/graphs.js';
 
 const llama = tinyDecoderConfig({ architecture: 'llama' });
 const qwen2 = tinyDecoderConfig({ architecture: 'qwen2', ropeStyle: 'adjacent', numKeyValueHeads: 1 });
@@ -97,22 +98,49 @@ test('fused q/k/v and gate/up projections give the same logits', async () => {
   }
 });
 
-test('KV cache: prefill then one decode step gives the full pass\'s last logits', async () => {
+test('slot KV cache: prefill, then a decode step over scrambled, garbage-padded slots, gives the full pass\'s last logits', async () => {
   for (const config of [llama, qwen2]) {
     const weights = initializeDecoderWeights(config, { seed: 4, standardDeviation: 0.2 });
     const rows = [[5, 6, 7, 8, 9, 10], [11, 12, 13, 14]];
     const expected = await lastLogits(config, weights, rows, 6);
-    const prefill = await compileGraph(buildDecoderGraph(config, { batch: 2, length: 5, logits: 'none', returnPresent: true }), { threads: 1 });
-    const prompt = leftPad(rows.map((row) => row.slice(0, -1)), 5);
+    const promptLength = 5;
+    const prefill = await compileGraph(buildGenerationStepGraph(config, { batch: 2, length: promptLength }), { threads: 1 });
+    const prompt = leftPad(rows.map((row) => row.slice(0, -1)), promptLength);
     const cache = await prefill.run({ input_ids: prompt.inputIds, attention_mask: prompt.attentionMask, ...weightFeeds(weights) });
-    assert.deepEqual(cache['present.0.key'].dims, [2, config.numKeyValueHeads, 5, config.headDim]);
-    const decode = await compileGraph(buildDecoderGraph(config, { batch: 2, length: 1, pastLength: 5, logits: 'last' }), { threads: 1 });
+    const { numKeyValueHeads: kvHeads, headDim } = config;
+    assert.deepEqual(cache['new.0.key'].dims, [2, kvHeads, promptLength, headDim]);
+    // A capacity-8 slot cache: prompt position p goes to slot 7 - p (reversed order); slots 0-2
+    // hold garbage. Live slots: the real prompt tokens' and the new token's (index 8).
+    const capacity = 8;
+    const slotOf = (position: number) => capacity - 1 - position;
+    const random = new SeededRandom(8);
     const past: Record<string, Float32Array> = {};
     for (let layer = 0; layer < config.numHiddenLayers; layer++) {
-      for (const part of ['key', 'value']) past[`past_key_values.${layer}.${part}`] = cache[`present.${layer}.${part}`].data as Float32Array;
+      for (const part of ['key', 'value']) {
+        const from = cache[`new.${layer}.${part}`].data as Float32Array;
+        const to = Float32Array.from({ length: 2 * kvHeads * capacity * headDim }, () => 100 * random.normal());
+        for (let block = 0; block < 2 * kvHeads; block++) {
+          for (let position = 0; position < promptLength; position++) {
+            to.set(from.subarray((block * promptLength + position) * headDim, (block * promptLength + position + 1) * headDim), (block * capacity + slotOf(position)) * headDim);
+          }
+        }
+        past[`past.${layer}.${part}`] = to;
+      }
     }
-    const full = leftPad(rows, 6);
-    const output = await decode.run({ input_ids: ids(rows.map((row) => row[row.length - 1])), attention_mask: full.attentionMask, ...past, ...weightFeeds(weights) });
+    const bias = new Float32Array(2 * (capacity + 1)).fill(MASKED_BIAS);
+    rows.forEach((row, index) => {
+      for (let position = promptLength - (row.length - 1); position < promptLength; position++) bias[index * (capacity + 1) + slotOf(position)] = 0;
+      bias[index * (capacity + 1) + capacity] = 0;
+    });
+    const decode = await compileGraph(buildGenerationStepGraph(config, { batch: 2, length: 1, pastLength: capacity }), { threads: 1 });
+    const output = await decode.run({
+      input_ids: ids(rows.map((row) => row[row.length - 1])),
+      position_ids: ids(rows.map((row) => row.length - 1)),
+      attention_bias: bias,
+      ...past,
+      ...weightFeeds(weights),
+    });
+    assert.deepEqual(output['new.0.value'].dims, [2, kvHeads, 1, headDim]);
     const logits = output['logits'].data as Float32Array;
     for (let row = 0; row < 2; row++) {
       const difference = maxAbsDifference(expected[row], logits.subarray(row * config.vocabSize, (row + 1) * config.vocabSize));

@@ -6,6 +6,7 @@ import { synthCommand } from './commands/synth.js';
 import { convertCommand } from './commands/convert.js';
 import { generateCommand } from './commands/generate.js';
 import { embedCommand } from './commands/embed.js';
+import { trainCommand } from './commands/train.js';
 
 /** Every `o1e` verb. Adding a command: one file in `commands/`, one line here. */
 export const COMMANDS: Command[] = [
@@ -16,4 +17,5 @@ export const COMMANDS: Command[] = [
   convertCommand,
   generateCommand,
   embedCommand,
+  trainCommand,
 ];

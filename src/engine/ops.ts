@@ -549,10 +549,15 @@ export interface MatmulOptions {
 
 /**
  * Emission choices measured on the training step (exported so benchmarks can compare them):
- * `leftTransposed` is how a 2-D aᵀ·b (every weight gradient) is emitted.
+ * `leftTransposed` is how a 2-D aᵀ·b (every weight gradient) is emitted; `rightTransposed` how a
+ * 2-D a·bᵀ (every {@link linear} forward) is: Gemm with transB, or com.microsoft FusedMatMul
+ * with transB. With the weight fed as a graph input, both (and MatMul on an explicit Transpose,
+ * which ORT fuses) measured equal within noise on ONNX Runtime 1.30 at every training and
+ * inference shape of the 5 M model, 1 and 2 threads (bench/matmul-forms.ts), so Gemm stays.
  */
-export const matmulTuning: { leftTransposed: 'gemm' | 'transpose' | 'fused'; headGradient: 'direct' | 'transposed' } = {
+export const matmulTuning: { leftTransposed: 'gemm' | 'transpose' | 'fused'; rightTransposed: 'gemm' | 'fused'; headGradient: 'direct' | 'transposed' } = {
   leftTransposed: 'gemm',
+  rightTransposed: 'gemm',
   headGradient: 'direct',
 };
 
@@ -565,6 +570,9 @@ function emitMatmul(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boole
     }
     const transposed = graph.emit('Transpose', [a], [{ dtype: a.dtype, shape: [a.shape[1], a.shape[0]] }], { perm: [1, 0] })[0];
     return graph.emit('Gemm', [transposed, b], spec, { alpha: { float: alpha } })[0];
+  }
+  if (a.rank === 2 && b.rank === 2 && !transposeA && transposeB && matmulTuning.rightTransposed === 'fused' && graph.contribOps) {
+    return graph.emit('FusedMatMul', [a, b], spec, { transB: 1, alpha: { float: alpha } }, 'com.microsoft')[0];
   }
   if (a.rank === 2 && b.rank === 2) {
     return graph.emit('Gemm', [a, b], spec, { transA: transposeA ? 1 : 0, transB: transposeB ? 1 : 0, alpha: { float: alpha } })[0];

@@ -26,6 +26,12 @@ export interface CompileOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write ORT's per-node profile (a JSON file with this prefix). Default off. */
   profilePrefix?: string;
+  /**
+   * ONNX Runtime's CPU memory arena (enableCpuMemArena). Each session keeps its own arena, which
+   * grows to the session's peak and is not returned, so many sessions (one per bucket) add up;
+   * false allocates per run instead. Default true.
+   */
+  enableCpuMemArena?: boolean;
 }
 
 /** Host arrays accepted as feeds. */
@@ -81,6 +87,7 @@ export async function compileGraph(graph: Graph, options: CompileOptions = {}): 
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: options.optimization ?? 'all',
+    enableCpuMemArena: options.enableCpuMemArena ?? true,
   };
   if (options.profilePrefix !== undefined) {
     sessionOptions.enableProfiling = true;

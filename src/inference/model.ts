@@ -16,7 +16,7 @@ import { SessionCache, defaultThreadCount, type CompiledGraph } from '../engine/
 import { buildDecoderGraph } from '../model/decoder-graph.js';
 import type { DecoderConfig, DecoderWeights } from '../model/types.js';
 import type { Tokenizer } from '../tokenizer/index.js';
-import { buildEmbeddingGraph, buildGenerationStepGraph, MASKED_BIAS, prefillInputs } from './graphs.js';
+import { buildEmbeddingGraph, buildGenerationStepGraph, MASKED_BIAS } from './graphs.js';
 import { loadModelFiles, type LoadModelFilesOptions, type ModelSource } from './load.js';
 import { l2NormalizeInPlace, type Pooling } from './pooling.js';
 import { checkSamplingOptions, sampleToken, SeededRandom, type SamplingOptions } from './sampling.js';
@@ -34,6 +34,8 @@ export interface DecoderModelOptions {
   promptLengthMultiple?: number;
   /** ONNX Runtime graph optimisation level. Default 'all'. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** ONNX Runtime's per-session CPU memory arena (see CompileOptions.enableCpuMemArena). Default true. */
+  enableCpuMemArena?: boolean;
 }
 
 /** Options for {@link DecoderModel.generate}. */
@@ -142,7 +144,7 @@ export class DecoderModel {
       throw new O1Error('SHAPE_MISMATCH', `the tokenizer has ${tokenizer.vocabSize} tokens but the embedding only ${model.config.vocabSize} rows`);
     }
     for (const [name, tensor] of model.weights) this.parameters[name] = new ort.Tensor('float32', tensor.data, tensor.shape);
-    const compile = { threads: this.threads, optimization: options.optimization ?? 'all' } as const;
+    const compile = { threads: this.threads, optimization: options.optimization ?? 'all', enableCpuMemArena: options.enableCpuMemArena ?? true } as const;
     const config = this.config;
     this.prefillSessions = new SessionCache((key) => buildGenerationStepGraph(config, { batch: key.batch, length: key.length }), compile);
     this.decodeSessions = new SessionCache((key) => buildGenerationStepGraph(config, { batch: key.batch, length: 1, pastLength: Number(key.extra) }), compile);
@@ -317,8 +319,8 @@ export class DecoderModel {
     // Prefill: each distinct prompt once.
     const promptLength = roundUp(Math.max(...prompts.map((prompt) => prompt.length)), this.promptLengthMultiple);
     const prefill = await this.prefillSessions.get({ batch: prompts.length, length: promptLength });
-    const prefillFeeds = prefillInputs(prompts, promptLength, this.tokenizer.padTokenId);
-    const prefillOutput = await prefill.run({ input_ids: prefillFeeds.inputIds, position_ids: prefillFeeds.positionIds, attention_bias: prefillFeeds.bias, ...this.parameters });
+    const prefillFeeds = this.pack(prompts, promptLength);
+    const prefillOutput = await prefill.run({ input_ids: prefillFeeds.inputIds, attention_mask: prefillFeeds.attentionMask, ...this.parameters });
     const prefillLogits = prefillOutput['logits'].data as Float32Array;
     for (let row = 0; row < rows; row++) accept(row, prefillLogits, promptOf(row) * vocab);
     if (active === 0) return grouped();
@@ -427,14 +429,8 @@ export class DecoderModel {
       const batchRows: (readonly number[])[] = members.map((index) => rows[index]);
       while (batchRows.length < batch && order.length > batch) batchRows.push([this.tokenizer.padTokenId]);
       const compiled = await this.embeddingSessions.get({ batch: batchRows.length, length, extra: pooling });
-      const { inputIds, positionIds, bias } = prefillInputs(batchRows, length, this.tokenizer.padTokenId);
-      const feeds: Record<string, ort.Tensor | Float32Array | BigInt64Array> = { input_ids: inputIds, position_ids: positionIds, attention_bias: bias, ...this.parameters };
-      if (pooling === 'mean') {
-        const weights = new Float32Array(batchRows.length * length);
-        batchRows.forEach((row, index) => weights.fill(1 / row.length, (index + 1) * length - row.length, (index + 1) * length));
-        feeds['pool_weights'] = weights;
-      }
-      const output = await compiled.run(feeds);
+      const { inputIds, attentionMask } = this.pack(batchRows, length);
+      const output = await compiled.run({ input_ids: inputIds, attention_mask: attentionMask, ...this.parameters });
       const pooled = output['pooled'].data as Float32Array;
       members.forEach((index, row) => {
         const vector = pooled.slice(row * width, (row + 1) * width);

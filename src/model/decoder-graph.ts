@@ -1,7 +1,8 @@
 /**
  * The Llama / Qwen2 decoder as an engine graph: parameters named as Hugging Face names them,
- * left-padded batches, RoPE in either pairing, grouped KV heads, optional KV cache, and the
- * poolings and losses O1 Embedder trains with.
+ * left-padded batches, RoPE in either pairing, grouped KV heads, an optional slot KV cache, and
+ * the poolings and losses O1 Embedder trains with. Training, embedding and generation graphs all
+ * call {@link decoderForward}.
  */
 import { O1Error } from '../errors.js';
 import { gradients as gradientsFor } from '../engine/autodiff.js';
@@ -22,7 +23,6 @@ import {
   maximum,
   mul,
   reduceSum,
-  repeatKv,
   reshape,
   rmsNorm,
   rotaryEmbedding,
@@ -48,7 +48,7 @@ export const decoderTuning = {
 };
 
 /** Additive attention bias for masked positions: large enough that exp() underflows to 0. */
-const MASKED = -1e9;
+export const MASKED_BIAS = -1e9;
 
 /**
  * The Hugging Face name and shape of every parameter, in a stable order.
@@ -122,18 +122,35 @@ export function lmHeadWeight(config: DecoderConfig, parameters: ReadonlyMap<stri
   return requireParameter(parameters, config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
 }
 
-/** Options for {@link decoderForward}. */
+/** One layer's keys or values: [B, kvHeads, slots, headDim]. */
+export interface LayerKeyValues {
+  key: Tensor;
+  value: Tensor;
+}
+
+/**
+ * Options for {@link decoderForward}. Without any, the pass reads a left-padded batch and derives
+ * position ids and the attention bias from the attention mask (training, embedding, prefill).
+ * With `pastKeyValues` it also attends to a slot KV cache (inference decode).
+ */
 export interface DecoderForwardOptions {
   /**
-   * Tokens already in the KV cache. With pastLength > 0 the graph takes `pastKeyValues` (one key
-   * and one value [B, kvHeads, pastLength, headDim] per layer) and the attention mask covers
-   * pastLength + length positions. Default 0.
+   * A slot KV cache: one key and one value [B, kvHeads, P, headDim] per layer, read only (RoPE
+   * already applied). Slots are unordered: which of them a query sees is the attention bias's
+   * business, so `attentionBias` (or an attention mask over P + T positions) is required.
+   * Default none (P = 0).
    */
-  pastLength?: number;
-  /** The cache inputs when pastLength > 0. */
-  pastKeyValues?: readonly { key: Tensor; value: Tensor }[];
-  /** Return each layer's present key/value (past + new, [B, kvHeads, past + length, headDim]). Default false. */
-  returnPresent?: boolean;
+  pastKeyValues?: readonly LayerKeyValues[];
+  /**
+   * Additive attention bias, float [B, 1, T, P + T] (past slots first, then the new tokens): 0
+   * where a query may attend, {@link MASKED_BIAS} where not. Replaces the causal + padding bias
+   * derived from the attention mask.
+   */
+  attentionBias?: Tensor;
+  /** Position ids, int64 [B, T]. Replace the mask-derived cumsum(mask) − 1. */
+  positionIds?: Tensor;
+  /** Return each layer's keys/values of the new tokens, [B, kvHeads, T, headDim] (RoPE applied), for the host to cache. Default false. */
+  returnNewKeyValues?: boolean;
 }
 
 /** What {@link decoderForward} returns. */
@@ -142,16 +159,25 @@ export interface DecoderForwardResult {
   hidden: Tensor;
   batch: number;
   length: number;
-  /** Per layer, when asked for. */
-  present?: { key: Tensor; value: Tensor }[];
+  /** Per layer, the new tokens' keys/values when `returnNewKeyValues`. */
+  newKeyValues?: LayerKeyValues[];
 }
 
 /**
- * The decoder forward pass. `inputIds` and `attentionMask` are int64 [B, T] (with a KV cache the
- * mask is [B, past + T]); padding is on the left. Position ids are cumsum(mask) − 1 (clamped at
- * 0), so the first real token is position 0, as Hugging Face computes them for left padding.
- * Attention is causal and masks padded keys; padded query rows produce finite garbage that no
- * loss or pooling reads.
+ * The decoder forward pass, the one definition of the model that training, embedding and
+ * generation graphs all call. `inputIds` is int64 [B, T], padding on the left.
+ *
+ * Positions and masking come either from `attentionMask` (int64 [B, P + T]): position ids are
+ * cumsum(mask) − 1 (clamped at 0), so the first real token is position 0 as Hugging Face
+ * computes them for left padding, and the bias is causal plus padded keys; or, explicitly, from
+ * `options.positionIds` and `options.attentionBias` (a slot cache's decode step, where the host
+ * knows which slots are live). Padded query rows produce finite garbage that no loss or pooling
+ * reads.
+ *
+ * Grouped KV heads attend by grouping the query heads ([B, kvHeads, group · T, d] against
+ * [B, kvHeads, S, d]): no repeated keys/values. With a slot cache the scores against the past
+ * slots and against the new keys are computed separately and only the score matrices are
+ * concatenated, never the cache.
  *
  * @example
  * const graph = new Graph();
@@ -165,41 +191,67 @@ export function decoderForward(
   config: DecoderConfig,
   parameters: ReadonlyMap<string, Tensor>,
   inputIds: Tensor,
-  attentionMask: Tensor,
+  attentionMask: Tensor | undefined,
   options: DecoderForwardOptions = {},
 ): DecoderForwardResult {
   const graph = inputIds.graph;
   const [batch, length] = inputIds.shape;
-  const pastLength = options.pastLength ?? 0;
+  const past = options.pastKeyValues;
+  const pastLength = past?.[0]?.key.shape[2] ?? 0;
   const totalLength = pastLength + length;
   const embedding = requireParameter(parameters, 'model.embed_tokens.weight');
   const dtype = embedding.dtype as FloatType;
   const { headDim, numAttentionHeads: heads, numKeyValueHeads: kvHeads, hiddenSize } = config;
   if (heads % kvHeads !== 0) throw new O1Error('SHAPE_MISMATCH', `${heads} attention heads are not a multiple of ${kvHeads} KV heads`);
-  if (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== totalLength) {
-    throw new O1Error('SHAPE_MISMATCH', `attention mask [${attentionMask.shape.join(', ')}] for ids [${batch}, ${length}] and past length ${pastLength}`);
+  const group = heads / kvHeads;
+  if (past !== undefined) {
+    if (past.length !== config.numHiddenLayers) throw new O1Error('SHAPE_MISMATCH', 'a KV cache needs one past key/value per layer');
+    const cacheShape = [batch, kvHeads, pastLength, headDim];
+    for (const { key, value } of past) {
+      if (!sameDims(key.shape, cacheShape) || !sameDims(value.shape, cacheShape)) {
+        throw new O1Error('SHAPE_MISMATCH', `past keys/values must be [${cacheShape.join(', ')}], got [${key.shape.join(', ')}] and [${value.shape.join(', ')}]`);
+      }
+    }
   }
-  if (pastLength > 0 && options.pastKeyValues?.length !== config.numHiddenLayers) throw new O1Error('SHAPE_MISMATCH', 'a KV cache needs one past key/value per layer');
+  if (attentionMask !== undefined && (attentionMask.shape[0] !== batch || attentionMask.shape[1] !== totalLength)) {
+    throw new O1Error('SHAPE_MISMATCH', `attention mask [${attentionMask.shape.join(', ')}] for ids [${batch}, ${length}] and ${pastLength} past slots`);
+  }
+  if (options.positionIds !== undefined && !sameDims(options.positionIds.shape, [batch, length])) {
+    throw new O1Error('SHAPE_MISMATCH', `position ids [${options.positionIds.shape.join(', ')}] for ids [${batch}, ${length}]`);
+  }
+  if (options.attentionBias !== undefined && !sameDims(options.attentionBias.shape, [batch, 1, length, totalLength])) {
+    throw new O1Error('SHAPE_MISMATCH', `attention bias [${options.attentionBias.shape.join(', ')}] must be [${batch}, 1, ${length}, ${totalLength}]`);
+  }
+  const requireMask = (what: string): Tensor => {
+    if (attentionMask === undefined) throw new O1Error('SHAPE_MISMATCH', `decoderForward needs an attention mask or explicit ${what}`);
+    return attentionMask;
+  };
 
   // Position ids [B, T] (RoPE angles are looked up at them).
-  const positions = graph.untaped(() => {
-    const all = maximum(sub(cumSum(attentionMask, 1), graph.scalar(1, 'int64')), graph.scalar(0, 'int64'));
-    return pastLength > 0 ? slice(all, [pastLength], [totalLength], [1]) : all;
-  });
+  const positions =
+    options.positionIds ??
+    graph.untaped(() => {
+      const all = maximum(sub(cumSum(requireMask('position ids'), 1), graph.scalar(1, 'int64')), graph.scalar(0, 'int64'));
+      return pastLength > 0 ? slice(all, [pastLength], [totalLength], [1]) : all;
+    });
   const tables = ropeTables(totalLength, headDim, config.ropeStyle, config.ropeTheta);
   const toFloat = (values: Float64Array) => (dtype === 'float64' ? values : Float32Array.from(values));
 
-  // Additive mask [B, 1, T, S]: causal (query t sits at absolute position past + t) plus padded keys.
+  // Additive bias [B, 1, 1, T, S] (broadcast over KV heads and query groups): causal (query t
+  // sits at absolute position past + t) plus padded keys, or the caller's.
   const bias = graph.untaped(() => {
+    if (options.attentionBias !== undefined) return reshape(options.attentionBias, [batch, 1, 1, length, totalLength]);
+    const mask = requireMask('attention bias');
     const causal = new Float64Array(length * totalLength);
-    for (let query = 0; query < length; query++) for (let key = pastLength + query + 1; key < totalLength; key++) causal[query * totalLength + key] = MASKED;
-    const causalBias = graph.constant(toFloat(causal), [1, 1, length, totalLength], dtype);
-    const padding = mul(sub(graph.scalar(1, dtype), cast(attentionMask, dtype)), MASKED);
-    return add(causalBias, reshape(padding, [batch, 1, 1, totalLength]));
+    for (let query = 0; query < length; query++) for (let key = pastLength + query + 1; key < totalLength; key++) causal[query * totalLength + key] = MASKED_BIAS;
+    const causalBias = graph.constant(toFloat(causal), [1, 1, 1, length, totalLength], dtype);
+    const padding = mul(sub(graph.scalar(1, dtype), cast(mask, dtype)), MASKED_BIAS);
+    return add(causalBias, reshape(padding, [batch, 1, 1, 1, totalLength]));
   });
 
+  const scale = 1 / Math.sqrt(headDim);
   let hidden = reshape(gather(embedding, inputIds), [batch * length, hiddenSize]);
-  const present: { key: Tensor; value: Tensor }[] = [];
+  const newKeyValues: LayerKeyValues[] = [];
   for (let layer = 0; layer < config.numHiddenLayers; layer++) {
     const prefix = `model.layers.${layer}`;
     const weight = (name: string) => requireParameter(parameters, `${prefix}.${name}`);
@@ -220,19 +272,22 @@ export function decoderForward(
     const headsOf = (tensor: Tensor, headCount: number) => reshape(tensor, [batch, length, headCount, headDim]);
     const rotated = (tensor: Tensor, headCount: number) =>
       headsOf(rotaryEmbedding(reshape(tensor, [batch, length, headCount * headDim]), positions, tables, headCount, config.ropeStyle), headCount);
-    // RoPE on [B, T, H·d], then heads first for the batched matmuls.
-    const queries = transpose(rotated(projected[0], heads), [0, 2, 1, 3]);
-    let keys = transpose(rotated(projected[1], kvHeads), [0, 2, 1, 3]);
-    let values = transpose(headsOf(projected[2], kvHeads), [0, 2, 1, 3]);
-    if (pastLength > 0) {
-      const past = options.pastKeyValues![layer];
-      keys = concat([past.key, keys], 2);
-      values = concat([past.value, values], 2);
-    }
-    if (options.returnPresent) present.push({ key: keys, value: values });
-    const scores = add(matmul(queries, repeatKv(keys, heads / kvHeads), { transposeB: true, alpha: 1 / Math.sqrt(headDim) }), bias);
-    const context = matmul(softmax(scores, -1), repeatKv(values, heads / kvHeads));
-    const merged = reshape(transpose(context, [0, 2, 1, 3]), [batch * length, heads * headDim]);
+    // RoPE on [B, T, H·d], then heads first; queries grouped by KV head: [B, kv, group · T, d]
+    // (head h = kv · group + g, as repeat_kv pairs them).
+    const queries = reshape(transpose(rotated(projected[0], heads), [0, 2, 1, 3]), [batch, kvHeads, group * length, headDim]);
+    const keys = transpose(rotated(projected[1], kvHeads), [0, 2, 1, 3]);
+    const values = transpose(headsOf(projected[2], kvHeads), [0, 2, 1, 3]);
+    if (options.returnNewKeyValues) newKeyValues.push({ key: keys, value: values });
+    const scoresAgainst = (slotKeys: Tensor) => reshape(matmul(queries, slotKeys, { transposeB: true, alpha: scale }), [batch, kvHeads, group, length, slotKeys.shape[2]]);
+    let scores = scoresAgainst(keys);
+    if (past !== undefined) scores = concat([scoresAgainst(past[layer].key), scores], 4);
+    const probabilities = softmax(add(scores, bias), -1);
+    const weighted = (part: Tensor, slotValues: Tensor) => matmul(reshape(part, [batch, kvHeads, group * length, slotValues.shape[2]]), slotValues);
+    const context =
+      past === undefined
+        ? weighted(probabilities, values)
+        : add(weighted(slice(probabilities, [0], [pastLength], [4]), past[layer].value), weighted(slice(probabilities, [pastLength], [totalLength], [4]), values));
+    const merged = reshape(transpose(reshape(context, [batch, heads, length, headDim]), [0, 2, 1, 3]), [batch * length, heads * headDim]);
     hidden = add(hidden, linear(merged, weight('self_attn.o_proj.weight')));
     const normedMlp = rmsNorm(hidden, weight('post_attention_layernorm.weight'), config.rmsNormEps);
     let gate: Tensor;
@@ -248,7 +303,11 @@ export function decoderForward(
     hidden = add(hidden, linear(activated, weight('mlp.down_proj.weight')));
   }
   const final = rmsNorm(hidden, requireParameter(parameters, 'model.norm.weight'), config.rmsNormEps);
-  return { hidden: final, batch, length, present: options.returnPresent ? present : undefined };
+  return { hidden: final, batch, length, newKeyValues: options.returnNewKeyValues ? newKeyValues : undefined };
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((dimension, index) => dimension === b[index]);
 }
 
 /**
@@ -269,6 +328,7 @@ export function decoderLogits(config: DecoderConfig, parameters: ReadonlyMap<str
  */
 export function lastTokenPooling(hidden: Tensor, batch: number, length: number): Tensor {
   const width = hidden.shape[hidden.rank - 1];
+  if (length === 1) return reshape(hidden, [batch, width]);
   return reshape(slice(reshape(hidden, [batch, length, width]), [length - 1], [length], [1]), [batch, width]);
 }
 
@@ -342,6 +402,13 @@ export interface TrainingGraphOptions {
   dtype?: FloatType;
   /** Names of the parameters to train (gradients emitted for them only). Default all. */
   trainable?: (name: string) => boolean;
+  /**
+   * Declares the graph's parameters instead of {@link declareDecoderParameters}: `decoder` is the
+   * map decoderForward reads (its tensors may be computed, e.g. LoRA's W + s·B·A), `trainable`
+   * the tensors gradients are emitted for (filtered by `trainable` too). Default: every decoder
+   * weight is a trainable graph parameter.
+   */
+  declareParameters?: (graph: Graph, dtype: FloatType) => { decoder: Map<string, Tensor>; trainable: Map<string, Tensor> };
 }
 
 /**
@@ -372,7 +439,8 @@ export function queriesInBatch(batch: number, groupSize: number): number {
 export function buildTrainingGraph(config: DecoderConfig, options: TrainingGraphOptions): Graph {
   const graph = new Graph({ name: `decoder-train-${options.batch}x${options.length}` });
   const dtype = options.dtype ?? 'float32';
-  const parameters = declareDecoderParameters(graph, config, dtype);
+  const declared = options.declareParameters?.(graph, dtype);
+  const parameters = declared?.decoder ?? declareDecoderParameters(graph, config, dtype);
   const { batch, length } = options;
   const lossKind = options.loss ?? 'generation';
   const inputIds = graph.input('input_ids', 'int64', [batch, length]);
@@ -399,7 +467,7 @@ export function buildTrainingGraph(config: DecoderConfig, options: TrainingGraph
   graph.output(total, 'loss');
   if (generation !== undefined && lossKind === 'joint') graph.output(generation, 'loss.generation');
   if (contrastive !== undefined && lossKind === 'joint') graph.output(contrastive, 'loss.contrastive');
-  const trainable = [...parameters.entries()].filter(([name]) => options.trainable?.(name) ?? true);
+  const trainable = [...(declared?.trainable ?? parameters).entries()].filter(([name]) => options.trainable?.(name) ?? true);
   const grads = gradientsFor(total, trainable.map(([, tensor]) => tensor));
   trainable.forEach(([name], index) => graph.output(grads[index], `grad.${name}`));
   return graph;
@@ -409,10 +477,6 @@ export function buildTrainingGraph(config: DecoderConfig, options: TrainingGraph
 export interface InferenceGraphOptions {
   batch: number;
   length: number;
-  /** Tokens already cached (0: no cache inputs). Default 0. */
-  pastLength?: number;
-  /** Emit `present.{i}.key` / `present.{i}.value` outputs. Default false. */
-  returnPresent?: boolean;
   /** Outputs. Default { logits: 'all' }. 'last' gives only the last position's logits [B, vocab]. */
   logits?: 'all' | 'last' | 'none';
   /** Emit `last_hidden_state` [B, T, hidden] (final-norm output). Default false. */
@@ -424,41 +488,28 @@ export interface InferenceGraphOptions {
 }
 
 /**
- * A forward-only graph for inference: inputs `input_ids` [B, T], `attention_mask` [B, past + T],
- * `past_key_values.{i}.key` / `.value` [B, kvHeads, past, headDim] when pastLength > 0, and the
- * parameters by Hugging Face name. Outputs as options say: `logits`, `last_hidden_state`,
- * `embedding`, `present.{i}.key` / `.value`.
+ * A forward-only graph over a left-padded batch, without a KV cache: inputs `input_ids` and
+ * `attention_mask` (int64 [B, T]) and the parameters by Hugging Face name. Outputs as options
+ * say: `logits`, `last_hidden_state`, `embedding`. (Generation with a slot KV cache and pooled
+ * embeddings: src/inference/graphs.ts, also on {@link decoderForward}.)
  *
  * @example
- * const graph = buildDecoderGraph(config, { batch: 1, length: 8, logits: 'last', returnPresent: true });
+ * const graph = buildDecoderGraph(config, { batch: 1, length: 8, logits: 'last' });
  * const compiled = await compileGraph(graph);
  */
 export function buildDecoderGraph(config: DecoderConfig, options: InferenceGraphOptions): Graph {
-  const graph = new Graph({ name: `decoder-${options.batch}x${options.length}+${options.pastLength ?? 0}` });
+  const graph = new Graph({ name: `decoder-${options.batch}x${options.length}` });
   const dtype = options.dtype ?? 'float32';
   const parameters = declareDecoderParameters(graph, config, dtype);
   const { batch, length } = options;
-  const pastLength = options.pastLength ?? 0;
   const inputIds = graph.input('input_ids', 'int64', [batch, length]);
-  const attentionMask = graph.input('attention_mask', 'int64', [batch, pastLength + length]);
-  const cacheShape = [batch, config.numKeyValueHeads, pastLength, config.headDim];
-  const pastKeyValues =
-    pastLength > 0
-      ? Array.from({ length: config.numHiddenLayers }, (_, layer) => ({
-          key: graph.input(`past_key_values.${layer}.key`, dtype, cacheShape),
-          value: graph.input(`past_key_values.${layer}.value`, dtype, cacheShape),
-        }))
-      : undefined;
-  const result = decoderForward(config, parameters, inputIds, attentionMask, { pastLength, pastKeyValues, returnPresent: options.returnPresent });
+  const attentionMask = graph.input('attention_mask', 'int64', [batch, length]);
+  const result = decoderForward(config, parameters, inputIds, attentionMask);
   const logitsMode = options.logits ?? 'all';
   if (logitsMode === 'all') graph.output(reshape(decoderLogits(config, parameters, result.hidden), [batch, length, config.vocabSize]), 'logits');
   if (logitsMode === 'last') graph.output(decoderLogits(config, parameters, lastTokenPooling(result.hidden, batch, length)), 'logits');
   if (options.hiddenStates) graph.output(reshape(result.hidden, [batch, length, config.hiddenSize]), 'last_hidden_state');
   if (options.embedding) graph.output(l2Normalize(lastTokenPooling(result.hidden, batch, length)), 'embedding');
-  result.present?.forEach(({ key, value }, layer) => {
-    graph.output(key, `present.${layer}.key`);
-    graph.output(value, `present.${layer}.value`);
-  });
   return graph;
 }
 

@@ -217,6 +217,43 @@ export class TrainingStep {
     return { ...losses, gradientNorm, learningRate, step: this.optimizer.stepCount };
   }
 
+  /**
+   * The AdamW state for a checkpoint: updates done and each trainable tensor's moments, in the
+   * arena's order (views, not copies: serialise before the next step). Fused optimizer only;
+   * empty before the first step.
+   */
+  optimizerState(): { step: number; moments: Map<string, { first: Float32Array; second: Float32Array }> } {
+    const moments = new Map<string, { first: Float32Array; second: Float32Array }>();
+    if (this.arena !== undefined) for (const name of this.arena.slots.keys()) moments.set(name, this.arena.moments(name));
+    return { step: this.optimizer.stepCount, moments };
+  }
+
+  /**
+   * Restores {@link optimizerState} before the first step (fused optimizer only): the arena is
+   * rebuilt in the saved order, so later steps are bit-for-bit those of an uninterrupted run.
+   *
+   * @example
+   * trainer.loadOptimizerState({ step: 300, moments }, weights);
+   */
+  loadOptimizerState(state: { step: number; moments: ReadonlyMap<string, { first: Float32Array; second: Float32Array }> }, weights: WeightMap): void {
+    if (this.arena !== undefined) throw new O1Error('BAD_ARGUMENT', 'optimizer state can only be loaded before the first step');
+    if (!((this.options.fusedOptimizer ?? true) && arenaSupported())) throw new O1Error('UNSUPPORTED_OP', 'loading optimizer state needs the fused (WebAssembly) optimizer');
+    const trainable: [string, readonly number[]][] = [];
+    for (const name of state.moments.keys()) {
+      const weight = weights.get(name);
+      if (weight === undefined) throw new O1Error('MISSING_TENSOR', `weights lack ${name}`, { field: name });
+      trainable.push([name, weight.shape]);
+    }
+    const arena = this.adopt(trainable, weights);
+    for (const [name, { first, second }] of state.moments) {
+      const target = arena.moments(name);
+      if (first.length !== target.first.length || second.length !== target.second.length) throw new O1Error('SHAPE_MISMATCH', `saved moments of ${name} do not fit the tensor`, { field: name });
+      target.first.set(first);
+      target.second.set(second);
+    }
+    this.optimizer.stepCount = state.step;
+  }
+
   /** Releases the ONNX Runtime sessions. */
   async dispose(): Promise<void> {
     await this.sessions.dispose();
