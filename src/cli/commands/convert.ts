@@ -5,6 +5,7 @@ import { writeGguf, type GgufTensorType } from '../../model/formats/gguf.js';
 import { saveHuggingFaceModel, type SafetensorsDataType } from '../../model/formats/safetensors.js';
 import { HuggingFaceTokenizer, SentencePieceBpeTokenizer, ggufToTokenizerJson } from '../../tokenizer/index.js';
 import type { Command } from '../command.js';
+import { parseCommandLine } from '../arguments.js';
 
 const USAGE = `usage: o1e convert SRC --to gguf|safetensors --out PATH [--dtype f32|f16|q8_0|bf16]
                 [--pooling last|mean] [--tokenizer PATH]
@@ -28,7 +29,7 @@ export const convertCommand: Command = {
   summary: 'convert a model (llama2.c, Hugging Face folder, GGUF) to GGUF or safetensors',
   usage: USAGE,
   async run(argv) {
-    const { values, positionals } = parseCommandLine(argv);
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
     if (positionals.length !== 1) throw new O1Error('BAD_ARGUMENT', `expected one SRC, got ${positionals.length}\n${USAGE}`);
     const target = values.to;
     if (target !== 'gguf' && target !== 'safetensors') throw new O1Error('BAD_ARGUMENT', `--to must be gguf or safetensors, got '${target ?? ''}'`, { field: 'to' });
@@ -52,21 +53,10 @@ export const convertCommand: Command = {
   },
 };
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        to: { type: 'string' },
-        out: { type: 'string' },
-        dtype: { type: 'string' },
-        pooling: { type: 'string' },
-        tokenizer: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new O1Error('BAD_ARGUMENT', `${(error as Error).message}\n${USAGE}`, {}, { cause: error });
-  }
-}
+const OPTIONS = {
+    to: { type: 'string' },
+    out: { type: 'string' },
+    dtype: { type: 'string' },
+    pooling: { type: 'string' },
+    tokenizer: { type: 'string' },
+  } as const;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { DecoderModel } from '../../inference/model.js';
 import type { Command } from '../command.js';
-import { parseInteger } from '../arguments.js';
+import { parseInteger, parseCommandLine } from '../arguments.js';
 
 const USAGE = `usage: o1e embed --model PATH [--pooling last|mean] [--max-length N] [--no-normalize]
               [--threads N] TEXT...
@@ -24,7 +24,7 @@ export const embedCommand: Command = {
   summary: 'embed texts with a model (last-token or mean pooling), printing JSON vectors',
   usage: USAGE,
   async run(argv) {
-    const { values, positionals } = parseCommandLine(argv);
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
     if (values.model === undefined) throw new O1Error('BAD_ARGUMENT', '--model PATH is required', { field: 'model' });
     if (positionals.length === 0) throw new O1Error('BAD_ARGUMENT', `at least one TEXT is required\n${USAGE}`);
     const pooling = values.pooling ?? 'last';
@@ -45,21 +45,10 @@ export const embedCommand: Command = {
   },
 };
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        pooling: { type: 'string' },
-        'max-length': { type: 'string' },
-        'no-normalize': { type: 'boolean' },
-        threads: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new O1Error('BAD_ARGUMENT', `${(error as Error).message}\n${USAGE}`, {}, { cause: error });
-  }
-}
+const OPTIONS = {
+    model: { type: 'string' },
+    pooling: { type: 'string' },
+    'max-length': { type: 'string' },
+    'no-normalize': { type: 'boolean' },
+    threads: { type: 'string' },
+  } as const;

@@ -3,7 +3,7 @@ import { O1Error } from '../../errors.js';
 import { DecoderModel } from '../../inference/model.js';
 import { DEFAULT_SAMPLING } from '../../inference/sampling.js';
 import type { Command } from '../command.js';
-import { parseInteger } from '../arguments.js';
+import { parseInteger, parseCommandLine } from '../arguments.js';
 
 const USAGE = `usage: o1e generate --model PATH [--prompt TEXT] [--max-tokens N]
                  [--greedy | --temperature T --top-p P] [--seed S] [-n N] [--threads N] [--json]
@@ -28,7 +28,8 @@ export const generateCommand: Command = {
   summary: 'generate text with a model (greedy or temperature / top-p sampling)',
   usage: USAGE,
   async run(argv) {
-    const { values } = parseCommandLine(argv);
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
+    if (positionals.length > 0) throw new O1Error('BAD_ARGUMENT', `unexpected argument '${positionals[0]}' (the prompt goes in --prompt)\n${USAGE}`);
     if (values.model === undefined) throw new O1Error('BAD_ARGUMENT', '--model PATH is required', { field: 'model' });
     const temperature = parseNumber(values.temperature, 'temperature');
     const topP = parseNumber(values['top-p'], 'top-p');
@@ -67,25 +68,15 @@ function parseNumber(text: string | undefined, option: string): number | undefin
   return value;
 }
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        model: { type: 'string' },
-        prompt: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        greedy: { type: 'boolean' },
-        temperature: { type: 'string' },
-        'top-p': { type: 'string' },
-        seed: { type: 'string' },
-        n: { type: 'string', short: 'n' },
-        threads: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new O1Error('BAD_ARGUMENT', `${(error as Error).message}\n${USAGE}`, {}, { cause: error });
-  }
-}
+const OPTIONS = {
+    model: { type: 'string' },
+    prompt: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    greedy: { type: 'boolean' },
+    temperature: { type: 'string' },
+    'top-p': { type: 'string' },
+    seed: { type: 'string' },
+    n: { type: 'string', short: 'n' },
+    threads: { type: 'string' },
+    json: { type: 'boolean' },
+  } as const;

@@ -3,6 +3,7 @@ import { O1Error } from '../../errors.js';
 import { readTrainingConfig } from '../../training/config.js';
 import { runTraining } from '../../training/trainer.js';
 import type { Command } from '../command.js';
+import { parseCommandLine } from '../arguments.js';
 
 const USAGE = `usage: o1e train --config FILE [--resume] [--json] [--quiet]
 
@@ -28,7 +29,7 @@ export const trainCommand: Command = {
   summary: 'train a model: O1 joint (InfoNCE + thought next-token loss, full or LoRA) or pre-training',
   usage: USAGE,
   async run(argv) {
-    const { values, positionals } = parseCommandLine(argv);
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
     if (positionals.length > 0) throw new O1Error('BAD_ARGUMENT', `unexpected argument '${positionals[0]}'\n${USAGE}`);
     if (values.config === undefined) throw new O1Error('BAD_ARGUMENT', '--config FILE is required', { field: 'config' });
     const config = await readTrainingConfig(values.config);
@@ -45,20 +46,9 @@ export const trainCommand: Command = {
   },
 };
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string' },
-        resume: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new O1Error('BAD_ARGUMENT', `${(error as Error).message}\n${USAGE}`, {}, { cause: error });
-  }
-}
+const OPTIONS = {
+    config: { type: 'string' },
+    resume: { type: 'boolean' },
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+  } as const;

@@ -5,6 +5,7 @@ import { evaluate } from '../../evaluation/evaluate.js';
 import { formatTrecEvalOutput } from '../../evaluation/format.js';
 import { MEASURE_FAMILIES } from '../../evaluation/measures.js';
 import type { Command } from '../command.js';
+import { parseCommandLine } from '../arguments.js';
 
 const USAGE = `usage: o1e trec-eval [-q] [-c] [-l N] [-M N] -m MEASURE[.k,k...] [-m ...] QRELS RUN
 
@@ -28,7 +29,7 @@ export const trecEvalCommand: Command = {
   summary: 'evaluate a TREC run against qrels, printing what trec_eval 9.0.8 prints',
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseCommandLine(argv);
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
     const measures = values.measure ?? [];
     if (measures.length === 0) {
       throw new O1Error('BAD_ARGUMENT', `at least one -m MEASURE is required (one of ${MEASURE_FAMILIES.join(', ')})`, { field: '-m' });
@@ -58,23 +59,13 @@ export const trecEvalCommand: Command = {
   },
 };
 
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        measure: { type: 'string', short: 'm', multiple: true },
-        query_eval_wanted: { type: 'boolean', short: 'q' },
-        complete_rel_info_wanted: { type: 'boolean', short: 'c' },
-        level_for_rel: { type: 'string', short: 'l' },
-        Max_retrieved_per_topic: { type: 'string', short: 'M' },
-      },
-    });
-  } catch (error) {
-    throw new O1Error('BAD_ARGUMENT', `${(error as Error).message}\n${USAGE}`, {}, { cause: error });
-  }
-}
+const OPTIONS = {
+    measure: { type: 'string', short: 'm', multiple: true },
+    query_eval_wanted: { type: 'boolean', short: 'q' },
+    complete_rel_info_wanted: { type: 'boolean', short: 'c' },
+    level_for_rel: { type: 'string', short: 'l' },
+    Max_retrieved_per_topic: { type: 'string', short: 'M' },
+  } as const;
 
 function parseInteger(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;
