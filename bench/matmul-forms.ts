@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { Graph, type Tensor } from '../src/engine/graph.js';
 import { compileGraph } from '../src/engine/session.js';
-import { SeededRandom } from '../src/engine/random.js';
+import { SeededRandom } from '../src/util/random.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, threads: { type: 'string', default: '1,2' } } });
 const runs = Number(values.runs);

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph } from '../src/engine/graph.js';
 import { compileGraph, defaultThreadCount } from '../src/engine/session.js';
-import { SeededRandom } from '../src/engine/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { decoderParameterCount } from '../src/model/decoder-graph.js';
 import { initializeDecoderWeights } from '../src/model/decoder-init.js';
 import { createTrainingStep } from '../src/model/decoder-training.js';

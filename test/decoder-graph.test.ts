@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileGraph, type CompiledGraph } from '../src/engine/session.js';
-import { SeededRandom } from '../src/engine/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { buildDecoderGraph, buildTrainingGraph, decoderParameterCount, decoderParameterShapes, decoderTuning } from '../src/model/decoder-graph.js';
 import { initializeDecoderWeights, tinyDecoderConfig } from '../src/model/decoder-init.js';
 import { createTrainingStep } from '../src/model/decoder-training.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkGradients } from '../src/engine/gradient-check.js';
 import { Graph, type DType } from '../src/engine/graph.js';
-import { SeededRandom } from '../src/engine/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { compileGraph } from '../src/engine/session.js';
 import * as op from '../src/engine/ops.js';
 
@@ -136,6 +136,12 @@ test('cross-entropy with ignore index, linear cross-entropy, InfoNCE', async () 
   // All ignored: loss 0 and zero gradients, no NaN.
   await check((g, d) => ({ output: op.crossEntropy(p(g, 'x', [2, 3], d), g.input('labels', 'int64', [2])), feeds: { labels: BigInt64Array.from([-100n, -100n]) } }));
   await check((g, d) => ({ output: op.infoNce(op.l2Normalize(p(g, 'q', [2, 4], d)), op.l2Normalize(p(g, 'docs', [6, 4], d)), { groupSize: 3, temperature: 0.5 }) }));
+  // Distillation: teacher targets and row weights are inputs (one query left out by weight 0).
+  const targets = [0.7, 0.2, 0.1, 0.3, 0.3, 0.4];
+  await check((g, d) => ({
+    output: op.groupDistillation(op.l2Normalize(p(g, 'q', [2, 4], d)), op.l2Normalize(p(g, 'docs', [6, 4], d)), g.input('targets', d, [2, 3]), g.input('weights', d, [2]), { groupSize: 3, temperature: 0.5 }),
+    feeds: { targets: d === 'float64' ? Float64Array.from(targets) : Float32Array.from(targets), weights: d === 'float64' ? Float64Array.from([1, 0]) : Float32Array.from([1, 0]) },
+  }));
 });
 
 test('float32-only fused kernels (SimplifiedLayerNormalization, RotaryEmbedding): gradients, and the same values as the composite ops', async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph } from '../src/engine/graph.js';
-import { SeededRandom } from '../src/engine/random.js';
+import { SeededRandom } from '../src/util/random.js';
 import { compileGraph } from '../src/engine/session.js';
 import { buildDecoderGraph, decoderForward, decoderLogits, weightFeeds } from '../src/model/decoder-graph.js';
 import { initializeDecoderWeights, tinyDecoderConfig } from '../src/model/decoder-init.js';

@@ -12,7 +12,7 @@ import { explore, type ExploreJournalEntry } from '../src/synth/explore.js';
 import { JournalWriter, readJournal } from '../src/synth/journal.js';
 import { EXPLORATION_SYSTEM_MESSAGE, exampleBlock, explorationMessages, truncateCodePoints } from '../src/synth/prompts.js';
 import { voteRecords } from '../src/synth/vote.js';
-import { argmax, hardVote, softmax, softVote } from '../src/synth/voting.js';
+import { argmax, hardVote, medianVote, softmax, softVote, vote } from '../src/synth/voting.js';
 import { seededRandom } from '../src/util/random.js';
 
 let directory: string;
@@ -116,6 +116,12 @@ describe('committee voting', () => {
     const hard = hardVote(scores);
     assert.deepEqual(hard, { winner: 2, tallies: [1, 0, 2] });
     assert.equal(softVote(scores, [0.1, 1, 1]).winner, 2, 'weights scale each member');
+    // Median: the soft tallies, then the middle candidate by tally (here 0.809 < 0.894 < 1.297).
+    const median = medianVote(scores);
+    assert.deepEqual(median.tallies, soft.tallies);
+    assert.equal(median.winner, 2);
+    assert.equal(medianVote([[5, 5, 5]]).winner, 1, 'equal tallies keep index order');
+    assert.equal(vote('median', [[1, 2, 3, 4]]).winner, 2, 'four candidates: position floor(4 / 2) of the ascending order');
   });
 
   test('ties go to the lowest index', () => {

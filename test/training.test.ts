@@ -171,6 +171,62 @@ test('the joint graph loss equals InfoNCE and next-token CE computed directly fr
   assert.ok(Math.abs(losses.loss - (0.8 * contrastive + 0.2 * generation)) < 1e-3 * Math.max(1, losses.loss));
 });
 
+test('teacher scores: batches carry softmax targets and weights; the graph adds the distillation term, checked by hand', async () => {
+  const tokenizer = o1Tokenizer();
+  // Targets: softmax of a group's teacher scores; a record without scores gets weight 0.
+  const { teacherInputs } = await import('../src/training/batches.js');
+  const inputs = teacherInputs([[2, 0], undefined, [1, 1]], 2);
+  const e2 = Math.exp(2);
+  assert.deepEqual(Array.from(inputs.teacherTargets), Array.from(Float32Array.from([e2 / (e2 + 1), 1 / (e2 + 1), 0, 0, 0.5, 0.5])));
+  assert.deepEqual(Array.from(inputs.teacherWeights), [0.5, 0, 0.5]);
+
+  const config = tinyDecoderConfig({ vocabSize: tokenizer.vocabSize });
+  const weights = initializeDecoderWeights(config, { seed: 5, standardDeviation: 0.2 });
+  const groupSize = 3;
+  const scored = (index: number, scores: number[]) => record(index, { posScores: [scores[0]], negScores: scores.slice(1) });
+  const records = [scored(0, [3, 1, -1]), record(3), scored(5, [0.5, 2, 0])];
+  const batcher = new JointBatcher(tokenizer, records, [], { batchSize: 3, groupSize, thoughtDropout: 0, lengthBuckets: BUCKETS, distillation: true });
+  const { batch } = batcher.batch(0);
+  assert.ok(batch.teacherTargets !== undefined && batch.teacherWeights !== undefined);
+  const length = batch.length!;
+  const rows = batch.inputIds.length / length;
+  const plain = createTrainingStep(config, { batch: rows, length, loss: 'joint', groupSize, threads: 1 });
+  const withTeacher = createTrainingStep(config, { batch: rows, length, loss: 'joint', groupSize, threads: 1, distillation: true });
+  const without = (await plain.computeGradients(batch, weights)).losses;
+  const losses = (await withTeacher.computeGradients(batch, weights)).losses;
+  await plain.dispose();
+  await withTeacher.dispose();
+  assert.equal(without.distillationLoss, undefined);
+  assert.ok(Math.abs(losses.contrastiveLoss! - (without.contrastiveLoss! + losses.distillationLoss!)) < 1e-4, 'contrastive = InfoNCE + distillation');
+  assert.ok(Math.abs(losses.loss - (0.8 * losses.contrastiveLoss! + 0.2 * losses.generationLoss!)) < 1e-4);
+
+  // By hand: group scores q·d / 0.02 of each query's own passages, teacher softmax in the order
+  // the batcher placed them (positive, then sampled negatives), mean over the scored queries.
+  const compiled = await compileGraph(buildDecoderGraph(config, { batch: rows, length, logits: 'none', hiddenStates: true }), { threads: 1 });
+  const outputs = await compiled.run({ input_ids: batch.inputIds, attention_mask: batch.attentionMask, ...weightFeeds(weights) });
+  await compiled.session.release();
+  const hidden = outputs.last_hidden_state.data as Float32Array;
+  const width = config.hiddenSize;
+  const embedding = (row: number) => {
+    const vector = Array.from(hidden.subarray((row * length + length - 1) * width, (row * length + length) * width));
+    const norm = Math.sqrt(vector.reduce((total, value) => total + value * value, 0));
+    return vector.map((value) => value / norm);
+  };
+  let expected = 0;
+  for (let query = 0; query < 3; query++) {
+    const weight = batch.teacherWeights![query];
+    if (weight === 0) continue;
+    const q = embedding(query);
+    const scores = Array.from({ length: groupSize }, (_, member) => q.reduce((total, value, index) => total + value * embedding(3 + query * groupSize + member)[index], 0) / 0.02);
+    const max = Math.max(...scores);
+    const logSum = max + Math.log(scores.reduce((total, score) => total + Math.exp(score - max), 0));
+    const targets = Array.from(batch.teacherTargets!.subarray(query * groupSize, (query + 1) * groupSize));
+    expected += weight * -targets.reduce((total, target, member) => total + target * (scores[member] - logSum), 0);
+  }
+  assert.equal(Array.from(batch.teacherWeights!).filter((value) => value > 0).length, 2);
+  assert.ok(Math.abs(losses.distillationLoss! - expected) < 1e-3 * Math.max(1, expected), `distillation ${losses.distillationLoss} vs ${expected}`);
+});
+
 test('joint training lowers the loss on a toy dataset', async () => {
   const directory = workspace(8);
   try {
@@ -249,6 +305,8 @@ test('bad records fail before anything is written, naming the file and line', as
       [JSON.stringify({ query: '  ', pos: ['p'], thought: 't' }), /query/],
       [JSON.stringify({ query: 'q', pos: ['p'], thought: '' }), /thought/],
       [JSON.stringify({ query: 'q', pos: ['p'] }), /thought/],
+      [JSON.stringify({ query: 'q', pos: ['p'], neg: ['n'], thought: 't', pos_scores: [1] }), /neg_scores/],
+      [JSON.stringify({ query: 'q', pos: ['p'], neg: ['n'], thought: 't', pos_scores: [1, 2], neg_scores: [0] }), /pos_scores/],
     ];
     for (const [line, pattern] of cases) {
       const file = join(directory, 'bad.jsonl');

@@ -6,7 +6,7 @@ import { O1Error } from '../errors.js';
 import { gradients } from './autodiff.js';
 import { Graph, type DType, type Tensor } from './graph.js';
 import { mul, reduceSum } from './ops.js';
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../util/random.js';
 import { compileGraph, type HostData } from './session.js';
 
 /** What a gradient-check build function returns. */

@@ -21,6 +21,6 @@ export * from './autodiff.js';
 export * from './session.js';
 export * from './optimizer.js';
 export * from './arena.js';
-export * from './random.js';
+export * from '../util/random.js';
 export * from './gradient-check.js';
 export { encodeOnnxModel, ONNX_OPSET, ONNX_IR_VERSION, type OnnxModel, type OnnxNode, type OnnxTensor, type AttributeValue, type TensorData } from './onnx.js';

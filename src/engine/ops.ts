@@ -1092,3 +1092,28 @@ export function infoNce(queries: Tensor, documents: Tensor, options: InfoNceOpti
   const targets = queries.graph.constant(BigInt64Array.from({ length: count }, (_, index) => BigInt(index * groupSize)), [count], 'int64');
   return crossEntropy(scores, targets);
 }
+
+/**
+ * FlagEmbedding's knowledge-distillation term (kd_loss_type 'kl_div'): per query, the student's
+ * scores over its own group only (q·d / temperature for its G documents, positive first), and
+ * the cross-entropy of the teacher distribution against them:
+ * -Σ_j target[i, j] · log_softmax(student[i])_j, which is KL(teacher ‖ student) up to the
+ * teacher's entropy, a constant. Rows are combined as Σ_i rowWeights[i] · term_i, so weights
+ * 1/Q give FlagEmbedding's mean, and weight 0 leaves out a query without teacher scores.
+ * `targets` [Q, G] are the teacher's probabilities (softmax of its scores), `rowWeights` [Q].
+ *
+ * @example
+ * const loss = groupDistillation(queries, documents, graph.input('teacher_targets', 'float32', [4, 16]), graph.input('teacher_weights', 'float32', [4]), { groupSize: 16 });
+ */
+export function groupDistillation(queries: Tensor, documents: Tensor, targets: Tensor, rowWeights: Tensor, options: InfoNceOptions): Tensor {
+  const [count, width] = queries.shape;
+  const groupSize = options.groupSize;
+  if (queries.rank !== 2 || documents.rank !== 2 || documents.shape[0] !== count * groupSize || documents.shape[1] !== width ||
+    targets.rank !== 2 || targets.shape[0] !== count || targets.shape[1] !== groupSize || rowWeights.rank !== 1 || rowWeights.shape[0] !== count) {
+    throw new O1Error('SHAPE_MISMATCH', `distillation of queries ${shapeText(queries.shape)}, documents ${shapeText(documents.shape)}, targets ${shapeText(targets.shape)} and row weights ${shapeText(rowWeights.shape)} with group size ${groupSize}`);
+  }
+  const local = reduceSum(mul(reshape(queries, [count, 1, width]), reshape(documents, [count, groupSize, width])), [2]);
+  const logProbabilities = logSoftmax(mul(local, 1 / (options.temperature ?? 0.02)), -1);
+  const perQuery = neg(reduceSum(mul(logProbabilities, targets), [1]));
+  return reduceSum(mul(perQuery, rowWeights), [0]);
+}

@@ -2,7 +2,7 @@
  * Next-token selection on host logits: greedy, temperature and nucleus (top-p) sampling with a
  * seeded generator, applied in Hugging Face's order (temperature first, then top-p).
  */
-import { SeededRandom } from '../engine/random.js';
+import { SeededRandom } from '../util/random.js';
 import { O1Error } from '../errors.js';
 
 /** How to pick the next token. */

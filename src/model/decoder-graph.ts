@@ -14,6 +14,7 @@ import {
   concat,
   cumSum,
   gather,
+  groupDistillation,
   IGNORE_INDEX,
   infoNce,
   l2Normalize,
@@ -398,6 +399,13 @@ export interface TrainingGraphOptions {
   generationWeight?: number;
   /** Embedding pooling. Default 'last' (O1 Embedder's `<emb>` token). */
   pooling?: 'last' | 'mean';
+  /**
+   * Adds FlagEmbedding's distillation term to the contrastive loss ('contrastive' and 'joint'):
+   * inputs `teacher_targets` (float [Q, groupSize], the teacher's probabilities per group) and
+   * `teacher_weights` (float [Q], 1/(queries with teacher scores) or 0); see
+   * {@link groupDistillation}. Default false.
+   */
+  distillation?: boolean;
   /** Float type. Default 'float32'. */
   dtype?: FloatType;
   /** Names of the parameters to train (gradients emitted for them only). Default all. */
@@ -431,7 +439,8 @@ export function queriesInBatch(batch: number, groupSize: number): number {
  *
  * For 'joint' (O1 Embedder), one forward pass over [queries; documents] gives the next-token
  * loss (labels on the query rows; document rows should carry -100) and the last-token
- * embeddings; loss = 0.8 · InfoNCE + 0.2 · CE.
+ * embeddings; loss = 0.8 · InfoNCE + 0.2 · CE (InfoNCE plus the distillation term when
+ * `distillation` is set).
  *
  * @example
  * const graph = buildTrainingGraph(config, { batch: 2 * 17, length: 64, loss: 'joint', groupSize: 16 });
@@ -450,6 +459,7 @@ export function buildTrainingGraph(config: DecoderConfig, options: TrainingGraph
 
   let generation: Tensor | undefined;
   let contrastive: Tensor | undefined;
+  let distillation: Tensor | undefined;
   if (labels !== undefined) generation = nextTokenLoss(config, parameters, hidden, labels, attentionMask);
   if (lossKind !== 'generation') {
     const groupSize = options.groupSize ?? 1;
@@ -459,6 +469,13 @@ export function buildTrainingGraph(config: DecoderConfig, options: TrainingGraph
     const queryEmbeddings = slice(embeddings, [0], [queries], [0]);
     const documentEmbeddings = slice(embeddings, [queries], [batch], [0]);
     contrastive = infoNce(queryEmbeddings, documentEmbeddings, { groupSize, temperature: options.temperature ?? 0.02 });
+    if (options.distillation === true) {
+      const targets = graph.input('teacher_targets', dtype, [queries, groupSize]);
+      const rowWeights = graph.input('teacher_weights', dtype, [queries]);
+      distillation = groupDistillation(queryEmbeddings, documentEmbeddings, targets, rowWeights, { groupSize, temperature: options.temperature ?? 0.02 });
+      // As FlagEmbedding's in-batch loss with kd_loss_type 'kl_div': distillation + InfoNCE.
+      contrastive = add(contrastive, distillation);
+    }
   }
   let total: Tensor;
   if (lossKind === 'joint') total = add(mul(contrastive!, options.contrastiveWeight ?? 0.8), mul(generation!, options.generationWeight ?? 0.2));
@@ -467,6 +484,7 @@ export function buildTrainingGraph(config: DecoderConfig, options: TrainingGraph
   graph.output(total, 'loss');
   if (generation !== undefined && lossKind === 'joint') graph.output(generation, 'loss.generation');
   if (contrastive !== undefined && lossKind === 'joint') graph.output(contrastive, 'loss.contrastive');
+  if (distillation !== undefined) graph.output(distillation, 'loss.distillation');
   const trainable = [...(declared?.trainable ?? parameters).entries()].filter(([name]) => options.trainable?.(name) ?? true);
   const grads = gradientsFor(total, trainable.map(([, tensor]) => tensor));
   trainable.forEach(([name], index) => graph.output(grads[index], `grad.${name}`));

@@ -1,5 +1,5 @@
 /** Deterministic random decoder weights, for tiny test models and training from scratch. */
-import { SeededRandom } from '../engine/random.js';
+import { SeededRandom } from '../util/random.js';
 import { decoderParameterShapes } from './decoder-graph.js';
 import type { DecoderConfig, WeightMap } from './types.js';
 

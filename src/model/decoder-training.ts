@@ -36,6 +36,10 @@ export interface TrainingBatch {
   labels?: BigInt64Array;
   /** Tokens per row. Default: the step's `length`. */
   length?: number;
+  /** With `distillation`: the teacher's probabilities, float [Q × groupSize], row-major. */
+  teacherTargets?: Float32Array;
+  /** With `distillation`: per query 1/(queries with teacher scores in the batch), else 0. */
+  teacherWeights?: Float32Array;
 }
 
 /** Losses of one (micro-)batch. */
@@ -43,6 +47,8 @@ export interface BatchLosses {
   loss: number;
   generationLoss?: number;
   contrastiveLoss?: number;
+  /** The distillation part of contrastiveLoss (when the graph has one). */
+  distillationLoss?: number;
 }
 
 /** What one optimisation step reports. */
@@ -128,13 +134,22 @@ export class TrainingStep {
       if (batch.labels === undefined || batch.labels.length !== batch.inputIds.length) throw new O1Error('SHAPE_MISMATCH', 'this loss needs labels shaped like input_ids', { field: 'labels' });
       feeds['labels'] = new ort.Tensor('int64', batch.labels, [rows, length]);
     }
-    for (const [name, info] of bucket.compiled.inputs) if (info.dtype === 'float32') feeds[name] = this.parameterTensor(name, weights);
+    if (bucket.compiled.inputs.has('teacher_targets')) {
+      const queries = bucket.compiled.inputs.get('teacher_weights')!.shape[0];
+      const groupSize = bucket.compiled.inputs.get('teacher_targets')!.shape[1];
+      if (batch.teacherTargets?.length !== queries * groupSize || batch.teacherWeights?.length !== queries) {
+        throw new O1Error('SHAPE_MISMATCH', `distillation needs teacherTargets [${queries} x ${groupSize}] and teacherWeights [${queries}]`, { field: 'teacherTargets' });
+      }
+      feeds['teacher_targets'] = new ort.Tensor('float32', batch.teacherTargets, [queries, groupSize]);
+      feeds['teacher_weights'] = new ort.Tensor('float32', batch.teacherWeights, [queries]);
+    }
+    for (const [name, info] of bucket.compiled.inputs) if (info.dtype === 'float32' && feeds[name] === undefined) feeds[name] = this.parameterTensor(name, weights);
     const outputs = await bucket.compiled.run(feeds);
     const scalar = (name: string) => (outputs[name] === undefined ? undefined : Number(outputs[name].data[0]));
     const gradients = new Map<string, Float32Array>();
     for (const [name] of bucket.trainable) gradients.set(name, outputs[`grad.${name}`].data as Float32Array);
     return {
-      losses: { loss: scalar('loss')!, generationLoss: scalar('loss.generation'), contrastiveLoss: scalar('loss.contrastive') },
+      losses: { loss: scalar('loss')!, generationLoss: scalar('loss.generation'), contrastiveLoss: scalar('loss.contrastive'), distillationLoss: scalar('loss.distillation') },
       gradients,
     };
   }
@@ -173,7 +188,7 @@ export class TrainingStep {
     const first = micro[0];
     const firstBucket = await this.bucket(first.inputIds.length / (first.length ?? this.options.length), first.length ?? this.options.length);
     const arena = fused ? this.adopt(firstBucket.trainable, weights) : undefined;
-    const totals = { loss: 0, generationLoss: 0, contrastiveLoss: 0 };
+    const totals = { loss: 0, generationLoss: 0, contrastiveLoss: 0, distillationLoss: 0 };
     let last: BatchLosses = { loss: 0 };
     this.accumulator.reset();
     for (const [index, batch] of micro.entries()) {
@@ -193,6 +208,7 @@ export class TrainingStep {
       totals.loss += result.losses.loss;
       totals.generationLoss += result.losses.generationLoss ?? 0;
       totals.contrastiveLoss += result.losses.contrastiveLoss ?? 0;
+      totals.distillationLoss += result.losses.distillationLoss ?? 0;
       last = result.losses;
     }
     const average = 1 / micro.length;
@@ -213,6 +229,7 @@ export class TrainingStep {
       loss: totals.loss * average,
       generationLoss: last.generationLoss === undefined ? undefined : totals.generationLoss * average,
       contrastiveLoss: last.contrastiveLoss === undefined ? undefined : totals.contrastiveLoss * average,
+      distillationLoss: last.distillationLoss === undefined ? undefined : totals.distillationLoss * average,
     };
     return { ...losses, gradientNorm, learningRate, step: this.optimizer.stepCount };
   }

@@ -13,6 +13,9 @@ export interface TrainingRecord {
   thought?: string;
   all_thought?: string[];
   model2scores?: Record<string, number[]>;
+  /** Teacher scores of `pos` and `neg` (one each); with them joint training adds a distillation term. */
+  pos_scores?: number[];
+  neg_scores?: number[];
   [key: string]: unknown;
 }
 
@@ -60,6 +63,15 @@ function validateRecord(value: unknown, file: string, line: number, options: Rea
   }
   if (record.neg !== undefined && (!Array.isArray(record.neg) || !record.neg.every((passage) => typeof passage === 'string'))) {
     throw missing('neg', '"neg" must be an array of strings');
+  }
+  if (record.pos_scores !== undefined || record.neg_scores !== undefined) {
+    const negatives = Array.isArray(record.neg) ? record.neg.length : 0;
+    for (const [field, count] of [['pos_scores', record.pos.length], ['neg_scores', negatives]] as const) {
+      const scores = record[field] ?? (field === 'neg_scores' && negatives === 0 ? [] : undefined);
+      if (!Array.isArray(scores) || scores.length !== count || !scores.every((score) => typeof score === 'number' && Number.isFinite(score))) {
+        throw missing(field, `teacher scores need "pos_scores" and "neg_scores" together, finite numbers, one per passage (${field}: ${count} expected)`);
+      }
+    }
   }
   if (options.requireCandidates) {
     const candidates = record.all_thought;

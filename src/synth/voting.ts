@@ -3,8 +3,11 @@
  * each with one score per candidate (higher is better).
  */
 
-/** Which rule picks the winner. `soft` is what the official code runs. */
-export type VotingMethod = 'soft' | 'hard';
+/** Which rule picks the winner. `soft` is what the official code runs; `median` is its ablation. */
+export type VotingMethod = 'soft' | 'hard' | 'median';
+
+/** The voting methods, for argument checking. */
+export const VOTING_METHODS: readonly VotingMethod[] = ['soft', 'hard', 'median'];
 
 export interface VoteResult {
   /** Index of the winning candidate. */
@@ -66,7 +69,23 @@ export function hardVote(memberScores: readonly (readonly number[])[]): VoteResu
   return { winner: argmax(tallies), tallies };
 }
 
+/**
+ * Median voting (the official script's "middle" ablation): the soft-voting tallies, then the
+ * candidate whose tally is the median, i.e. position floor(n / 2) of the candidates sorted by
+ * tally ascending (equal tallies keep index order). Picks a typical thought rather than the best.
+ *
+ * @example
+ * medianVote([[3, 2, 1], [3, 2, 1]]).winner // 1
+ */
+export function medianVote(memberScores: readonly (readonly number[])[], weights?: readonly number[]): VoteResult {
+  const { tallies } = softVote(memberScores, weights);
+  const order = tallies.map((tally, index) => ({ tally, index })).sort((a, b) => a.tally - b.tally || a.index - b.index);
+  return { winner: order[Math.floor(order.length / 2)]?.index ?? 0, tallies };
+}
+
 /** Runs the named method. */
 export function vote(method: VotingMethod, memberScores: readonly (readonly number[])[], weights?: readonly number[]): VoteResult {
-  return method === 'soft' ? softVote(memberScores, weights) : hardVote(memberScores);
+  if (method === 'soft') return softVote(memberScores, weights);
+  if (method === 'median') return medianVote(memberScores, weights);
+  return hardVote(memberScores);
 }

@@ -94,6 +94,9 @@ export interface JointRecord {
   pos: string[];
   neg: string[];
   thought: string;
+  /** Teacher scores, one per `pos` and `neg` passage (both or neither). */
+  posScores?: number[];
+  negScores?: number[];
   /** Where it came from, for messages. */
   file: string;
   line: number;
@@ -117,6 +120,12 @@ export interface JointBatchOptions {
   seed?: number;
   /** Padded lengths. */
   lengthBuckets: readonly number[];
+  /**
+   * Emit teacher targets (softmax of the group's teacher scores) and weights for the distillation
+   * term. A group whose record has no scores, or that was padded from the pool, gets weight 0.
+   * Default false.
+   */
+  distillation?: boolean;
 }
 
 /**
@@ -180,20 +189,32 @@ export class JointBatcher implements Batcher {
     return ids;
   }
 
-  /** The passages of one record's group in one epoch: positive first. */
+  /**
+   * The passages of one record's group in one epoch, positive first, with their teacher scores
+   * when the record has them and no passage came from the pool.
+   */
   group(recordIndex: number, epoch: number): string[] {
+    return this.scoredGroup(recordIndex, epoch).passages;
+  }
+
+  private scoredGroup(recordIndex: number, epoch: number): { passages: string[]; teacherScores?: number[] } {
     const record = this.records[recordIndex];
     const random = seededRandom(deriveSeed(this.seed, GROUP_SALT, epoch, recordIndex));
     const pick = (count: number) => Math.floor(random() * count);
-    const positive = record.pos[pick(record.pos.length)];
+    const positiveIndex = pick(record.pos.length);
+    const positive = record.pos[positiveIndex];
     const wanted = this.groupSize - 1;
-    const negatives = [...record.neg];
+    const negatives = record.neg.map((_, index) => index);
     // Partial Fisher-Yates: the first `wanted` entries become a uniform sample without replacement.
     for (let index = 0; index < Math.min(wanted, negatives.length); index++) {
       const other = index + pick(negatives.length - index);
       [negatives[index], negatives[other]] = [negatives[other], negatives[index]];
     }
-    const chosen = negatives.slice(0, wanted);
+    const chosenIndices = negatives.slice(0, wanted);
+    const chosen = chosenIndices.map((index) => record.neg[index]);
+    const teacherScores = record.posScores === undefined || record.negScores === undefined || chosen.length < wanted
+      ? undefined
+      : [record.posScores[positiveIndex], ...chosenIndices.map((index) => record.negScores![index])];
     if (chosen.length < wanted) {
       const excluded = new Set([...record.pos, ...chosen]);
       let attempts = 0;
@@ -208,7 +229,7 @@ export class JointBatcher implements Batcher {
       const fallback = chosen.length > 0 ? [...chosen] : this.pool.length > 0 ? [...this.pool] : [...record.neg];
       while (chosen.length < wanted) chosen.push(fallback[pick(fallback.length)]);
     }
-    return [positive, ...chosen];
+    return { passages: [positive, ...chosen], teacherScores };
   }
 
   batch(index: number): MicroBatch {
@@ -218,6 +239,7 @@ export class JointBatcher implements Batcher {
     const queryRows: number[][] = [];
     const queryLabels: number[][] = [];
     const passageRows: number[][] = [];
+    const teacher: (number[] | undefined)[] = [];
     for (const recordIndex of indices) {
       const record = this.records[recordIndex];
       const dropped = thoughtDropped({ probability: this.options.thoughtDropout ?? 0.1, seed: deriveSeed(this.seed, DROPOUT_SALT), keys: [epoch, recordIndex] });
@@ -233,12 +255,39 @@ export class JointBatcher implements Batcher {
       }
       queryRows.push(example.inputIds);
       queryLabels.push(example.labels);
-      for (const passage of this.group(recordIndex, epoch)) passageRows.push(this.passageIds(passage));
+      const group = this.scoredGroup(recordIndex, epoch);
+      for (const passage of group.passages) passageRows.push(this.passageIds(passage));
+      teacher.push(group.teacherScores);
     }
     const rows = [...queryRows, ...passageRows];
     const length = bucketLength(Math.max(...rows.map((row) => row.length)), this.options.lengthBuckets);
-    return packRows(rows, [...queryLabels, ...passageRows.map(() => undefined)], length, this.tokenizer.padTokenId);
+    const packed = packRows(rows, [...queryLabels, ...passageRows.map(() => undefined)], length, this.tokenizer.padTokenId);
+    if (this.options.distillation === true) Object.assign(packed.batch, teacherInputs(teacher, this.groupSize));
+    return packed;
   }
+}
+
+/**
+ * The distillation inputs of a batch: per query the softmax of its group's teacher scores
+ * (FlagEmbedding's teacher_targets), and the weight 1/(queries with scores), or 0 for a query
+ * without scores (its targets are left 0).
+ *
+ * @example
+ * teacherInputs([[2, 0], undefined], 2) // { teacherTargets: [0.88, 0.12, 0, 0], teacherWeights: [1, 0] }
+ */
+export function teacherInputs(scores: readonly (readonly number[] | undefined)[], groupSize: number): { teacherTargets: Float32Array; teacherWeights: Float32Array } {
+  const teacherTargets = new Float32Array(scores.length * groupSize);
+  const teacherWeights = new Float32Array(scores.length);
+  const scored = scores.filter((row) => row !== undefined).length;
+  scores.forEach((row, query) => {
+    if (row === undefined) return;
+    const maximum = Math.max(...row);
+    const exponentials = row.map((score) => Math.exp(score - maximum));
+    const sum = exponentials.reduce((total, value) => total + value, 0);
+    exponentials.forEach((value, index) => { teacherTargets[query * groupSize + index] = value / sum; });
+    teacherWeights[query] = 1 / scored;
+  });
+  return { teacherTargets, teacherWeights };
 }
 
 // -------------------------------------------------------------------------------------------------

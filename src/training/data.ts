@@ -26,8 +26,11 @@ export async function readJointRecords(paths: readonly string[]): Promise<JointR
         throw new O1Error('MISSING_FIELD', '"thought" must be a non-empty string (run `o1e synth` to add thoughts)', { file, line, field: 'thought' });
       }
       if (record.pos.some((passage) => passage.trim() === '')) throw new O1Error('MISSING_FIELD', '"pos" holds an empty passage', { file, line, field: 'pos' });
-      const neg = (record.neg ?? []).filter((passage) => passage.trim() !== '');
-      records.push({ query: record.query, pos: record.pos, neg, thought: record.thought, file, line });
+      // Empty negatives are dropped, with their teacher scores.
+      const kept = (record.neg ?? []).map((passage, index) => ({ passage, index })).filter(({ passage }) => passage.trim() !== '');
+      const neg = kept.map(({ passage }) => passage);
+      const scored = record.pos_scores === undefined ? {} : { posScores: record.pos_scores, negScores: kept.map(({ index }) => (record.neg_scores ?? [])[index]) };
+      records.push({ query: record.query, pos: record.pos, neg, thought: record.thought, file, line, ...scored });
     }
   }
   if (records.length === 0) throw new O1Error('MISSING_FIELD', 'no training records', { file: paths.join(', ') });

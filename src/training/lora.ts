@@ -8,7 +8,7 @@
 import { O1Error } from '../errors.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import { add, matmul, mul } from '../engine/ops.js';
-import { SeededRandom } from '../engine/random.js';
+import { SeededRandom } from '../util/random.js';
 import { decoderParameterShapes, type FloatType } from '../model/decoder-graph.js';
 import type { DecoderConfig, WeightMap } from '../model/types.js';
 

@@ -36,7 +36,10 @@ export interface TrainingLogRecord {
   loss?: number;
   /** Next-token loss (joint: the thought part; pretrain: the whole loss). */
   generationLoss?: number;
+  /** Joint: 0.8 x this + 0.2 x generationLoss; InfoNCE, plus distillationLoss when records have teacher scores. */
   contrastiveLoss?: number;
+  /** Joint with teacher scores: the distillation term (already inside contrastiveLoss). */
+  distillationLoss?: number;
   learningRate?: number;
   gradientNorm?: number;
   /** Real tokens per second over the steps since the previous log line. */
@@ -149,20 +152,24 @@ export async function loadTrainingModel(config: TrainingConfig): Promise<{ model
   return { model, tokenizer };
 }
 
-async function buildBatcher(config: TrainingConfig, tokenizer: Tokenizer): Promise<Batcher> {
+/** The batcher, and whether the loss gets the distillation term (some record has teacher scores). */
+async function buildBatcher(config: TrainingConfig, tokenizer: Tokenizer): Promise<{ batcher: Batcher; distillation: boolean }> {
   if (config.mode === 'joint') {
     const records = await readJointRecords(config.data.records);
     const pool = await passagePool(records, config.data.corpus);
-    return new JointBatcher(tokenizer, records, pool, { ...config.joint, batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets });
+    const distillation = records.some((record) => record.posScores !== undefined);
+    const batcher = new JointBatcher(tokenizer, records, pool, { ...config.joint, batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets, distillation });
+    return { batcher, distillation };
   }
   const texts = await readPretrainTexts(config.data.texts);
-  return new PretrainBatcher(tokenizer, texts, { ...config.pretrain, batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets });
+  return { batcher: new PretrainBatcher(tokenizer, texts, { ...config.pretrain, batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets }), distillation: false };
 }
 
 function formatLog(record: TrainingLogRecord): string {
   const parts = [`step ${record.step}/${record.totalSteps}`];
   if (record.loss !== undefined) parts.push(`loss ${record.loss.toFixed(4)}`);
-  if (record.contrastiveLoss !== undefined) parts.push(`infonce ${record.contrastiveLoss.toFixed(4)}`);
+  if (record.contrastiveLoss !== undefined) parts.push(`${record.distillationLoss === undefined ? 'infonce' : 'infonce+kd'} ${record.contrastiveLoss.toFixed(4)}`);
+  if (record.distillationLoss !== undefined) parts.push(`kd ${record.distillationLoss.toFixed(4)}`);
   if (record.generationLoss !== undefined) parts.push(`ce ${record.generationLoss.toFixed(4)}`);
   if (record.learningRate !== undefined) parts.push(`lr ${record.learningRate.toExponential(2)}`);
   if (record.gradientNorm !== undefined) parts.push(`|g| ${record.gradientNorm.toFixed(3)}`);
@@ -185,7 +192,7 @@ function formatLog(record: TrainingLogRecord): string {
  */
 export async function runTraining(config: TrainingConfig, options: RunTrainingOptions = {}): Promise<TrainingSummary> {
   const { model: loaded, tokenizer } = await loadTrainingModel(config);
-  const batcher = await buildBatcher(config, tokenizer);
+  const { batcher, distillation } = await buildBatcher(config, tokenizer);
   const modelConfig = loaded.config;
   const weights: WeightMap = new Map(loaded.weights);
 
@@ -214,6 +221,7 @@ export async function runTraining(config: TrainingConfig, options: RunTrainingOp
     contrastiveWeight: config.joint.contrastiveWeight,
     generationWeight: config.joint.generationWeight,
     pooling: 'last',
+    distillation,
     threads: config.threads ?? defaultThreadCount(),
     optimizer: { learningRate: config.optimizer.learningRate, beta1: config.optimizer.beta1, beta2: config.optimizer.beta2, epsilon: config.optimizer.epsilon, weightDecay: config.optimizer.weightDecay },
     schedule: { peakLearningRate: config.optimizer.learningRate, totalSteps, warmupSteps, decay: config.schedule.decay, minimumLearningRate: config.schedule.minimumLearningRate },
@@ -296,6 +304,7 @@ export async function runTraining(config: TrainingConfig, options: RunTrainingOp
           loss: last.loss,
           generationLoss: config.mode === 'joint' ? last.generationLoss : last.loss,
           contrastiveLoss: last.contrastiveLoss,
+          distillationLoss: last.distillationLoss,
           learningRate: last.learningRate,
           gradientNorm: last.gradientNorm,
           tokensPerSecond: windowTokens / windowSeconds,

@@ -12,7 +12,8 @@ import { parseInteger } from '../arguments.js';
 const USAGE = `usage: o1e eval --data DIR [--split test] [--retriever bm25|dense|o1|fused] [--hits 1000] [--run FILE]
                 [--preset anserini-beir] [--json] [--quiet]
                 [--model PATH] [--thoughts 3] [--seed 0] [--max-new-tokens 128] [--threads N]
-                [--fusion rrf|score] [--thought-cache FILE]
+                [--fusion rrf|score] [--fusion-weights 1,1] [--thought-cache FILE]
+                [--document-cache FILE]
 
 Loads a BEIR split, indexes its corpus, retrieves --hits documents per judged query and
 evaluates them: nDCG@10, R@100, R@1000 and MRR@10 (recip_rank under -M 10). The default preset
@@ -33,10 +34,14 @@ is Anserini's BEIR convention: trec_eval -c, a document whose id equals the quer
   --max-new-tokens N  o1, fused: most tokens per thought (default 128)
   --threads N       dense, o1, fused: ONNX Runtime threads
   --fusion KIND     fused: rrf (reciprocal rank, k 60; default) or score (min-max per query)
+  --fusion-weights A,B  fused: weights of bm25 and of the model's ranking (default 1,1)
   --thought-cache FILE  o1, fused: JSONL cache of thoughts, reused by later runs
+  --document-cache FILE dense, o1, fused: JSONL cache of document vectors (keyed by model
+                    identity and document text), so later runs do not re-embed the corpus
 
 The JSON output's "retriever" is the full retriever config; O1 retrievers add timings
-(loadModelMs, embedDocumentsMs, thinkMs, embedQueriesMs, vectorSearchMs) and "thoughts" counts.
+(loadModelMs, embedDocumentsMs, thinkMs, embedQueriesMs, vectorSearchMs) and "thoughts" counts;
+with --document-cache, "cachedDocuments" counts the vectors read from the cache.
 `;
 
 /** The retriever config the command line asks for. */
@@ -44,7 +49,7 @@ function retrieverConfig(values: Record<string, string | boolean | undefined>): 
   const name = values.retriever as string;
   const text = (key: string): string | undefined => values[key] as string | undefined;
   const usesModel = name === 'dense' || name === 'o1' || name === 'fused';
-  for (const option of ['model', 'thoughts', 'seed', 'max-new-tokens', 'threads', 'fusion', 'thought-cache']) {
+  for (const option of ['model', 'thoughts', 'seed', 'max-new-tokens', 'threads', 'fusion', 'fusion-weights', 'thought-cache', 'document-cache']) {
     if (!usesModel && text(option) !== undefined) throw new O1Error('BAD_ARGUMENT', `--${option} applies to --retriever dense, o1 or fused, not ${name}`, { field: option });
   }
   if (!usesModel) return { retriever: name };
@@ -52,6 +57,7 @@ function retrieverConfig(values: Record<string, string | boolean | undefined>): 
   if (model === undefined) throw new O1Error('BAD_ARGUMENT', `--retriever ${name} needs --model PATH`, { field: 'model' });
   const dense: RetrieverConfig = { retriever: name === 'dense' ? 'dense' : 'o1', model };
   if (text('threads') !== undefined) dense.threads = parseInteger(text('threads') as string, 'threads', 1);
+  if (text('document-cache') !== undefined) dense.documentCache = text('document-cache');
   if (name !== 'dense') {
     dense.thoughts = parseInteger(text('thoughts') ?? '3', 'thoughts', 1);
     dense.seed = parseInteger(text('seed') ?? '0', 'seed');
@@ -63,25 +69,39 @@ function retrieverConfig(values: Record<string, string | boolean | undefined>): 
     }
   }
   if (name !== 'fused') {
-    if (text('fusion') !== undefined) throw new O1Error('BAD_ARGUMENT', '--fusion applies to --retriever fused', { field: 'fusion' });
+    for (const option of ['fusion', 'fusion-weights']) {
+      if (text(option) !== undefined) throw new O1Error('BAD_ARGUMENT', `--${option} applies to --retriever fused`, { field: option });
+    }
     return dense;
   }
   const fusion = text('fusion') ?? 'rrf';
   if (fusion !== 'rrf' && fusion !== 'score') throw new O1Error('BAD_ARGUMENT', `--fusion must be rrf or score, got '${fusion}'`, { field: 'fusion' });
-  return { retriever: 'fused', fusion, retrievers: [{ retriever: 'bm25' }, dense] };
+  const config: RetrieverConfig = { retriever: 'fused', fusion, retrievers: [{ retriever: 'bm25' }, dense] };
+  const weights = text('fusion-weights');
+  if (weights !== undefined) {
+    const parsed = weights.split(',').map((part) => Number(part.trim()));
+    if (parsed.length !== 2 || !parsed.every((weight) => Number.isFinite(weight) && weight >= 0) || parsed.every((weight) => weight === 0)) {
+      throw new O1Error('BAD_ARGUMENT', `--fusion-weights takes two non-negative numbers, bm25 then model (e.g. 1,0.5), got '${weights}'`, { field: 'fusion-weights' });
+    }
+    config.weights = parsed;
+  }
+  return config;
 }
 
 /** Timings and thought counts that dense and O1 retrievers (also inside a fused one) report. */
-function retrieverReport(retriever: Retriever): { timings: Record<string, number>; thoughts?: Record<string, number> } {
+function retrieverReport(retriever: Retriever): { timings: Record<string, number>; thoughts?: Record<string, number>; cachedDocuments?: number } {
   const members = (retriever as { members?: readonly Retriever[] }).members ?? [retriever];
   const timings: Record<string, number> = {};
   let thoughts: Record<string, number> | undefined;
+  let cachedDocuments: number | undefined;
   for (const member of members) {
+    const cached = (member as { cachedDocuments?: number; options?: { documentCache?: string } });
+    if (cached.options?.documentCache !== undefined) cachedDocuments = (cachedDocuments ?? 0) + (cached.cachedDocuments ?? 0);
     for (const [name, value] of Object.entries((member as { timings?: Record<string, number> }).timings ?? {})) timings[name] = (timings[name] ?? 0) + value;
     const counts = (member as { thoughtStatistics?: Record<string, number> }).thoughtStatistics;
     if (counts !== undefined) thoughts = { ...counts };
   }
-  return { timings, thoughts };
+  return { timings, thoughts, cachedDocuments };
 }
 
 /** The measures `o1e eval` reports, with the labels of its table. */
@@ -114,7 +134,9 @@ export const evalCommand: Command = {
         'max-new-tokens': { type: 'string' },
         threads: { type: 'string' },
         fusion: { type: 'string' },
+        'fusion-weights': { type: 'string' },
         'thought-cache': { type: 'string' },
+        'document-cache': { type: 'string' },
       },
       strict: true,
     });
@@ -176,6 +198,7 @@ export const evalCommand: Command = {
         metrics,
         timings,
         ...(report.thoughts === undefined ? {} : { thoughts: report.thoughts }),
+        ...(report.cachedDocuments === undefined ? {} : { cachedDocuments: report.cachedDocuments }),
       })}\n`);
     } else {
       const rows = REPORTED.map(({ name, label }) => `${label.padEnd(8)} ${(metrics[name] as number).toFixed(4)}`);

@@ -6,14 +6,14 @@ import type { ThinkerConfig } from '../../backends/thinker.js';
 import { createCommittee, type CommitteeConfig } from '../../synth/committee.js';
 import { explore } from '../../synth/explore.js';
 import { voteRecords } from '../../synth/vote.js';
-import type { VotingMethod } from '../../synth/voting.js';
+import { VOTING_METHODS, type VotingMethod } from '../../synth/voting.js';
 import type { Command } from '../command.js';
 import { parseInteger } from '../arguments.js';
 
 const USAGE = `usage: o1e synth explore --records IN.jsonl --out OUT.jsonl --thinker CONFIG [--candidates 3]
                          [--concurrency 4] [--seed S] [--max-tokens 512] [--temperature T] [--top-p P]
                          [--attempts 3] [--journal FILE] [--json] [--quiet]
-       o1e synth vote --records IN.jsonl --out OUT.jsonl --committee CONFIG [--voting soft|hard]
+       o1e synth vote --records IN.jsonl --out OUT.jsonl --committee CONFIG [--voting soft|hard|median]
                       [--batch-size 64] [--json] [--quiet]
 
 Thought synthesis (O1 Embedder, o1-method.md §5).
@@ -37,7 +37,8 @@ vote: a committee scores each record's "all_thought" against its first positive 
 picks "thought"; writes "thought" and "model2scores".
   --committee CONFIG JSON file or inline JSON, e.g.
                      '{"members":[{"type":"bm25"},{"name":"bge","embedder":{"backend":"openai",...}}]}'
-  --voting METHOD    soft (softmax per member, summed; the official choice) or hard (majority);
+  --voting METHOD    soft (softmax per member, summed; the official choice), hard (majority) or
+                     median (the candidate with the median soft tally; an ablation);
                      default: the config's "voting", else soft
   --batch-size N     records per embedding batch (default 64)
 
@@ -135,7 +136,7 @@ async function runVote(argv: string[]): Promise<number> {
   const out = required(values.out, 'out');
   const config = await loadJsonConfig(required(values.committee, 'committee'), 'committee') as unknown as CommitteeConfig;
   const voting = (values.voting ?? config.voting ?? 'soft') as VotingMethod;
-  if (voting !== 'soft' && voting !== 'hard') throw new O1Error('BAD_ARGUMENT', `--voting must be soft or hard, got '${voting}'`, { field: 'voting' });
+  if (!VOTING_METHODS.includes(voting)) throw new O1Error('BAD_ARGUMENT', `--voting must be ${VOTING_METHODS.join(', ')}, got '${voting}'`, { field: 'voting' });
   const members = await createCommittee(config);
   try {
     const summary = await voteRecords({ records, out, members, voting, batchSize: parseInteger(values['batch-size'], 'batch-size', 1), quiet: values.quiet || values.json });

@@ -9,6 +9,7 @@ import type { O1Model } from '../../o1/model.js';
 import { Progress } from '../../util/progress.js';
 import { Settings } from '../../backends/settings.js';
 import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type SearchOptions } from '../retriever.js';
+import { documentKey, EmbeddingCache } from './embedding-cache.js';
 import { FlatInnerProductIndex } from './vector-index.js';
 
 /** Settings of a {@link DenseRetriever}; also its registry config (with `retriever: 'dense'`). */
@@ -19,6 +20,11 @@ export interface DenseRetrieverOptions {
   threads?: number;
   /** Document tokens before `<emb>`. Default 512. */
   documentMaxLength?: number;
+  /**
+   * A JSONL file caching document vectors (keyed by model identity, token limit and document
+   * text), so evaluating dense, o1 and fused with one model embeds a corpus once. Default none.
+   */
+  documentCache?: string;
 }
 
 /** Search options of the dense and O1 retrievers. */
@@ -54,6 +60,7 @@ export function readDenseSettings(settings: Settings): DenseRetrieverOptions {
     model: settings.string('model'),
     threads: settings.optionalInteger('threads', 1),
     documentMaxLength: settings.optionalInteger('documentMaxLength', 1),
+    documentCache: settings.optionalString('documentCache'),
   };
 }
 
@@ -70,6 +77,8 @@ export class DenseRetriever implements Retriever {
   readonly name: string = 'dense';
   readonly options: DenseRetrieverOptions;
   readonly timings: DenseTimings = { loadModelMs: 0, embedDocumentsMs: 0, thinkMs: 0, embedQueriesMs: 0, vectorSearchMs: 0 };
+  /** Documents whose vectors came from the document cache (summed over index calls). */
+  cachedDocuments = 0;
   protected loaded?: Promise<O1Model>;
   /** False when the model was handed in: its owner disposes it. */
   private readonly ownsModel: boolean;
@@ -125,16 +134,24 @@ export class DenseRetriever implements Retriever {
     const started = performance.now();
     const progress = new Progress({ label: `${this.name} index`, total: all.length, unit: 'docs', quiet: options.quiet });
     let reported = 0;
-    const vectors = await model.embedDocuments(all, {
+    const cache = this.options.documentCache === undefined ? undefined : await EmbeddingCache.open(this.options.documentCache);
+    const keys = cache === undefined ? [] : all.map((document) => documentKey({ model: model.identity, maxLength: this.options.documentMaxLength, title: document.title, text: document.text }));
+    const vectors: (Float32Array | undefined)[] = cache === undefined ? all.map(() => undefined) : keys.map((key) => cache.get(key));
+    const missing = all.map((_, row) => row).filter((row) => vectors[row] === undefined);
+    this.cachedDocuments += all.length - missing.length;
+    progress.tick(all.length - missing.length);
+    const fresh = missing.length === 0 ? [] : await model.embedDocuments(missing.map((row) => all[row]), {
       maxLength: this.options.documentMaxLength,
       onProgress: (done) => {
         progress.tick(done - reported);
         reported = done;
       },
     });
+    missing.forEach((row, index) => { vectors[row] = fresh[index]; });
+    await cache?.set(missing.map((row, index) => ({ key: keys[row], vector: fresh[index] })));
     progress.finish();
     const index = new FlatInnerProductIndex(model.dimension, all.length);
-    index.add(vectors);
+    index.add(vectors as Float32Array[]);
     this.vectors = index;
     this.ids = all.map((document) => document.id);
     this.rowOfId = new Map(this.ids.map((id, row) => [id, row]));
@@ -189,6 +206,7 @@ export class DenseRetriever implements Retriever {
     const config: RetrieverConfig = { retriever: this.name, model: this.options.model };
     if (this.options.threads !== undefined) config.threads = this.options.threads;
     if (this.options.documentMaxLength !== undefined) config.documentMaxLength = this.options.documentMaxLength;
+    if (this.options.documentCache !== undefined) config.documentCache = this.options.documentCache;
     return config;
   }
 

@@ -1,0 +1,377 @@
+/**
+ * The o1-small recipe: `npm run recipe:small [-- --smoke] [-- --work DIR]`.
+ *
+ * Builds a toy O1 Embedder from ../shared data on this machine (2 CPU cores, about an hour):
+ *   1. tokenizer  byte-level BPE (8,000) on the SciFact + NFCorpus corpus text
+ *   2. pretrain   a 5.3 M-parameter decoder (d 256, 4 layers, 4 heads), next-token loss on the
+ *                 same corpus text (documents only, no queries)
+ *   3. records    train queries + train-qrels positives + BM25 hard negatives (a seeded sample)
+ *   4. explore    3 candidate thoughts per record, the pre-trained model as the expert with the
+ *                 official few-shot prompt (engine backend, in-process)
+ *   5. vote       committee: BM25Okapi + the pre-trained model (mean pooling, no thoughts)
+ *   6. joint      O1 joint training (0.8 InfoNCE + 0.2 thought CE), full fine-tuning
+ *   7. export     models/o1-small (f16 safetensors, config.json, tokenizer.json)
+ *   8. eval       SciFact and NFCorpus test: bm25, dense, o1 (3 thoughts), fused (bm25 + o1),
+ *                 each through `o1e eval --json`, so the numbers are the CLI's
+ *   9. card       results.json and README.md in models/o1-small
+ * Every step writes under the work dir (default .cache/recipe-small, git-ignored) and is skipped
+ * when its output exists, so a killed run resumes where it stopped. Test queries and test qrels
+ * are only read by step 8. `--smoke` shrinks every step to seconds (work dir
+ * .cache/recipe-small-smoke, model written there, evaluation on a small slice of the train split).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { promisify } from 'node:util';
+import { createThinker } from '../src/backends/registry.js';
+import { loadBeir, readCorpus } from '../src/data/beir.js';
+import { DecoderModel } from '../src/inference/model.js';
+import { prepareO1Model } from '../src/o1/model.js';
+import { Bm25Retriever } from '../src/retrieval/bm25/index.js';
+import { Bm25Member, EmbedderMember } from '../src/synth/committee.js';
+import { explore } from '../src/synth/explore.js';
+import { voteRecords } from '../src/synth/vote.js';
+import { loadTokenizer, trainByteLevelBpe } from '../src/tokenizer/index.js';
+import { resolveTrainingConfig } from '../src/training/config.js';
+import { runTraining } from '../src/training/trainer.js';
+import { writeFileAtomic, writeLinesAtomic } from '../src/util/atomic-write.js';
+import { readRun } from '../src/data/trec.js';
+import { evaluate } from '../src/evaluation/index.js';
+import { buildTrainingRecords, fuseRuns, judgedQueryIds, MeanPoolingEmbedder, REPRODUCTION_SLICE, seededShuffle, StepRunner, WindowedBatchingThinker, writeBeirQuerySubset, writeBeirSlice, writeFolderAtomic } from './lib.js';
+
+const runProcess = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const SHARED = resolve(ROOT, '..', 'shared', 'datasets');
+const DATASETS = ['scifact', 'nfcorpus'] as const;
+const RETRIEVERS = ['bm25', 'dense', 'o1', 'fused'] as const;
+const SEED = 0;
+
+/** Every size and count of the recipe, full and smoke. */
+function settingsFor(smoke: boolean) {
+  return {
+    vocabSize: smoke ? 600 : 8000,
+    tokenizerDocuments: smoke ? 300 : undefined,
+    model: { hiddenSize: 256, numHiddenLayers: 4, numAttentionHeads: 4 },
+    pretrain: { sequenceLength: smoke ? 64 : 512, batchSize: smoke ? 4 : 4, maxSteps: smoke ? 3 : 1400, learningRate: 1e-3, checkpointEvery: smoke ? 0 : 200 },
+    records: {
+      // Train queries sampled per dataset (seeded); records keep up to 8 positives and 15 negatives.
+      queries: { scifact: smoke ? 6 : undefined, nfcorpus: smoke ? 6 : 700 } as Record<string, number | undefined>,
+      maxPositives: 8,
+      depth: 200,
+      negatives: 15,
+      // Validation queries for choosing the fusion weight, never trained on: SciFact has no dev
+      // split, so a seeded sample of its train queries is held out; NFCorpus has a dev split.
+      validation: { scifact: { split: 'train', queries: smoke ? 4 : 100 }, nfcorpus: { split: 'dev', queries: smoke ? 4 : 100 } } as Record<string, { split: string; queries: number }>,
+    },
+    explore: { candidates: 3, maxTokens: smoke ? 8 : 64, temperature: 0.7, topP: 0.9, contextTokens: smoke ? 48 : 256, concurrency: smoke ? 4 : 12 },
+    vote: { maxLength: smoke ? 64 : 256 },
+    joint: { groupSize: 5, batchSize: 4, epochs: smoke ? 1 : 2, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, checkpointEvery: smoke ? 0 : 100 },
+    eval: { thoughts: 3, maxNewTokens: smoke ? 8 : 128, seed: 0 },
+    // Weights of the o1 ranking (bm25's is 1) tried on the validation queries; the best is used on test.
+    fusionWeights: [0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5],
+  };
+}
+
+type Settings = ReturnType<typeof settingsFor>;
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function corpusTexts(dataset: string, limit?: number): Promise<string[]> {
+  const texts: string[] = [];
+  for await (const document of readCorpus(join(SHARED, dataset, 'corpus.jsonl'))) {
+    if (limit !== undefined && texts.length >= limit) break;
+    texts.push(document.title ? `${document.title} ${document.text}` : document.text);
+  }
+  return texts;
+}
+
+async function hasCheckpoints(output: string): Promise<boolean> {
+  const folder = join(output, 'checkpoints');
+  return existsSync(folder) && (await readdir(folder)).some((name) => name.startsWith('step-') && !name.includes('.tmp'));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { smoke: { type: 'boolean', default: false }, work: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write('usage: npm run recipe:small [-- --smoke] [-- --work DIR] [-- --out DIR]\n(see docs in recipe/small.ts and models/o1-small/README.md)\n');
+    return;
+  }
+  const smoke = values.smoke || process.env.O1E_RECIPE_SMOKE === '1';
+  const settings: Settings = settingsFor(smoke);
+  const work = resolve(values.work ?? join(ROOT, '.cache', smoke ? 'recipe-small-smoke' : 'recipe-small'));
+  const out = resolve(values.out ?? (smoke ? join(work, 'o1-small') : join(ROOT, 'models', 'o1-small')));
+  await mkdir(work, { recursive: true });
+  const started = performance.now();
+  log(`[recipe] o1-small ${smoke ? '(SMOKE) ' : ''}work dir ${work}, model ${out}`);
+  const steps = await StepRunner.open(work, log);
+
+  // 1. Tokenizer: byte-level BPE on the corpus text of both datasets.
+  const tokenizerDir = join(work, 'tokenizer');
+  await steps.run('tokenizer', join(tokenizerDir, 'DONE'), async () => {
+    const texts = (await Promise.all(DATASETS.map((dataset) => corpusTexts(dataset, settings.tokenizerDocuments)))).flat();
+    const tokenizer = trainByteLevelBpe(texts, { vocabSize: settings.vocabSize, specialTokens: ['<|endoftext|>'] });
+    await writeFolderAtomic(tokenizerDir, async (folder) => tokenizer.save(folder));
+    return { documents: texts.length, vocabSize: settings.vocabSize };
+  });
+
+  // 2. Pre-training on the corpus text (documents only).
+  const pretrainDir = join(work, 'pretrain');
+  await steps.run('pretrain', join(pretrainDir, 'DONE'), async () => {
+    const p = settings.pretrain;
+    const config = resolveTrainingConfig({
+      mode: 'pretrain',
+      output: pretrainDir,
+      seed: SEED,
+      model: { init: settings.model, tokenizer: tokenizerDir },
+      data: { texts: DATASETS.map((dataset) => join(SHARED, dataset, 'corpus.jsonl')) },
+      pretrain: { sequenceLength: p.sequenceLength, packing: 'packed' },
+      batchSize: p.batchSize,
+      maxSteps: p.maxSteps,
+      optimizer: { learningRate: p.learningRate },
+      schedule: { warmupRatio: 0.05, decay: 'cosine', minimumLearningRate: p.learningRate / 10 },
+      lengthBuckets: [p.sequenceLength],
+      checkpointEvery: p.checkpointEvery,
+      logEvery: 50,
+      saveDtype: 'f32',
+    });
+    const summary = await runTraining(config, { resume: await hasCheckpoints(pretrainDir), progress: true });
+    return { steps: summary.steps, tokensThisRun: summary.tokens, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss };
+  });
+  const pretrainedModel = join(pretrainDir, 'model');
+
+  // 3. Training records: train queries, train-qrels positives, BM25 hard negatives.
+  const recordsDir = join(work, 'records');
+  const recordsFile = join(recordsDir, 'train.jsonl');
+  await steps.run('records', join(recordsDir, 'DONE'), async () => {
+    await mkdir(recordsDir, { recursive: true });
+    const counts: Record<string, number> = {};
+    const all: string[] = [];
+    for (const dataset of DATASETS) {
+      const { corpus, queries, qrels } = await loadBeir(join(SHARED, dataset), 'train', { quiet: true });
+      // Validation queries first, so they can be kept out of the training records.
+      const validation = settings.records.validation[dataset];
+      const validationSplit = validation.split === 'train' ? { queries, qrels } : await loadBeir(join(SHARED, dataset), validation.split, { quiet: true });
+      const validationIds = seededShuffle(judgedQueryIds(validationSplit.queries, validationSplit.qrels), SEED + 1).slice(0, validation.queries);
+      // (A smoke run validates on its small slice instead, to stay fast.)
+      if (smoke) await writeBeirSlice(join(SHARED, dataset), validation.split, join(recordsDir, 'smoke-validation-source', dataset), { queries: 40, documents: 150 });
+      const validationSource = smoke ? join(recordsDir, 'smoke-validation-source', dataset) : join(SHARED, dataset);
+      await writeBeirQuerySubset(validationSource, validation.split, join(recordsDir, 'validation', dataset), validationIds, 'validation');
+      counts[`${dataset}ValidationQueries`] = validationIds.length;
+      const bm25 = new Bm25Retriever();
+      await bm25.index(corpus, { quiet: true });
+      const ranked = new Map<string, string[]>();
+      for (const query of queries) ranked.set(query.id, (await bm25.search(query, { hits: settings.records.depth })).map((hit) => hit.id));
+      const records = buildTrainingRecords(corpus, queries, qrels, ranked, {
+        queries: settings.records.queries[dataset], maxPositives: settings.records.maxPositives, depth: settings.records.depth, negatives: settings.records.negatives, seed: SEED,
+        exclude: new Set(validationIds),
+      });
+      counts[dataset] = records.length;
+      counts[`${dataset}JudgedTrainQueries`] = queries.length;
+      const lines = records.map(({ id, ...record }) => JSON.stringify({ ...record, type: dataset, query_id: id }));
+      await writeLinesAtomic(join(recordsDir, `${dataset}.jsonl`), lines);
+      all.push(...lines);
+    }
+    await writeLinesAtomic(recordsFile, all);
+    return counts;
+  });
+
+  // 4. Exploration: the pre-trained model is the expert.
+  const exploreFile = join(work, 'explore', 'explored.jsonl');
+  await steps.run('explore', join(work, 'explore', 'DONE'), async () => {
+    await mkdir(join(work, 'explore'), { recursive: true });
+    const e = settings.explore;
+    const tokenizer = await loadTokenizer(pretrainedModel);
+    const inner = await createThinker({ backend: 'engine', model: pretrainedModel, layout: 'plain' });
+    const thinker = new WindowedBatchingThinker(inner, tokenizer, { contextTokens: e.contextTokens, batchSize: e.concurrency, seed: SEED });
+    try {
+      const summary = await explore({
+        records: recordsFile, out: exploreFile, thinker, candidates: e.candidates, concurrency: e.concurrency, seed: SEED,
+        maxTokens: e.maxTokens, temperature: e.temperature, topP: e.topP,
+      });
+      return { records: summary.records, written: summary.written, dropped: summary.dropped, generated: summary.generated, reused: summary.reused, emptyGenerations: summary.emptyGenerations };
+    } finally {
+      await thinker.close();
+    }
+  });
+
+  // 5. Refinement: BM25Okapi + the pre-trained model (mean pooling, no thoughts), soft voting.
+  const voteFile = join(work, 'vote', 'voted.jsonl');
+  await steps.run('vote', join(work, 'vote', 'DONE'), async () => {
+    await mkdir(join(work, 'vote'), { recursive: true });
+    const decoder = await DecoderModel.load(pretrainedModel);
+    const members = [new Bm25Member('bm25'), new EmbedderMember('pretrained-mean', new MeanPoolingEmbedder('pretrained-mean', decoder, settings.vote.maxLength))];
+    try {
+      const summary = await voteRecords({ records: exploreFile, out: voteFile, members, voting: 'soft', batchSize: 64 });
+      return { records: summary.records, members: summary.members, winners: summary.winners };
+    } finally {
+      for (const member of members) await member.close();
+    }
+  });
+
+  // 6. Joint training (O1 loss), full fine-tuning, from the pre-trained model with the O1 tokens.
+  const initDir = join(work, 'o1-init');
+  const jointDir = join(work, 'joint');
+  await steps.run('joint', join(jointDir, 'DONE'), async () => {
+    if (!existsSync(join(initDir, 'config.json'))) {
+      // Adds <query>, </query>, <thought>, <emb> (idempotent: pre-training already added them).
+      await writeFolderAtomic(initDir, async (folder) => { await prepareO1Model(pretrainedModel, { output: folder }); });
+    }
+    const j = settings.joint;
+    const config = resolveTrainingConfig({
+      mode: 'joint',
+      output: jointDir,
+      seed: SEED,
+      model: { path: initDir },
+      data: { records: [voteFile], corpus: DATASETS.map((dataset) => join(SHARED, dataset, 'corpus.jsonl')) },
+      joint: { groupSize: j.groupSize },
+      batchSize: j.batchSize,
+      epochs: j.epochs,
+      maxSteps: j.maxSteps,
+      optimizer: { learningRate: j.learningRate },
+      checkpointEvery: j.checkpointEvery,
+      logEvery: 25,
+      saveDtype: 'f16',
+    });
+    const summary = await runTraining(config, { resume: await hasCheckpoints(jointDir), progress: true });
+    return { steps: summary.steps, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss, contrastiveLoss: summary.last?.contrastiveLoss, generationLoss: summary.last?.generationLoss };
+  });
+
+  // 7. Export the model folder.
+  await steps.run('export', join(work, 'export.DONE'), async () => {
+    await writeFolderAtomic(out, async (folder) => {
+      for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) await copyFile(join(jointDir, 'model', file), join(folder, file));
+    });
+    const bytes = statSync(join(out, 'model.safetensors')).size;
+    if (bytes > 16 * 1024 * 1024) throw new Error(`model.safetensors is ${bytes} bytes, over 16 MB`);
+    return { modelBytes: bytes };
+  });
+
+  // 8a. The fusion weight, chosen on the validation queries (never on test): bm25 and o1 runs
+  // through the CLI, fused offline for each candidate weight, best nDCG@10 kept (ties: smaller weight).
+  const evalDir = join(work, 'eval');
+  await mkdir(evalDir, { recursive: true });
+  const cli = async (args: string[]): Promise<string> => {
+    log(`[recipe]   o1e ${args.join(' ')}`);
+    const { stdout } = await runProcess(process.execPath, [join(ROOT, 'bin', 'o1e.js'), ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  };
+  const thinkingArgs = (dataset: string): string[] => [
+    '--thoughts', String(settings.eval.thoughts), '--seed', String(settings.eval.seed), '--max-new-tokens', String(settings.eval.maxNewTokens),
+    '--thought-cache', join(evalDir, `${dataset}.thoughts.jsonl`), '--document-cache', join(evalDir, `${dataset}.documents.jsonl`),
+  ];
+  const fusionWeight: Record<string, number> = {};
+  const validationTable: Record<string, unknown> = {};
+  for (const dataset of DATASETS) {
+    const file = join(evalDir, `${dataset}-validation.json`);
+    await steps.run(`validate-${dataset}`, file, async () => {
+      const data = join(recordsDir, 'validation', dataset);
+      const runs = { bm25: join(evalDir, `${dataset}-validation-bm25.run`), o1: join(evalDir, `${dataset}-validation-o1.run`) };
+      const bm25 = JSON.parse(await cli(['eval', '--data', data, '--split', 'validation', '--retriever', 'bm25', '--run', runs.bm25, '--json']));
+      const o1 = JSON.parse(await cli(['eval', '--data', data, '--split', 'validation', '--retriever', 'o1', '--model', out, ...thinkingArgs(dataset), '--run', runs.o1, '--json']));
+      const { readBeirQrels } = await import('../src/data/beir.js');
+      const qrels = await readBeirQrels(join(data, 'qrels', 'validation.tsv'));
+      const rankings = [await readRun(runs.bm25), await readRun(runs.o1)];
+      const weights: { weight: number; ndcg_cut_10: number }[] = [];
+      let best = { weight: settings.fusionWeights[0], ndcg: -1 };
+      for (const weight of settings.fusionWeights) {
+        const fused = await fuseRuns(rankings, [1, weight], 1000);
+        const ndcg = evaluate(qrels, fused, { preset: 'anserini-beir', measures: ['ndcg_cut.10'] }).all.ndcg_cut_10 ?? 0;
+        weights.push({ weight, ndcg_cut_10: ndcg });
+        if (ndcg > best.ndcg) best = { weight, ndcg };
+      }
+      const report = { queries: bm25.queries, bm25: bm25.metrics.ndcg_cut_10, o1: o1.metrics.ndcg_cut_10, fusedByWeight: weights, chosenWeight: best.weight };
+      await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+      return report;
+    });
+    const report = JSON.parse(await readFile(file, 'utf8'));
+    fusionWeight[dataset] = report.chosenWeight;
+    validationTable[dataset] = report;
+  }
+
+  // 8b. Evaluation on test through the CLI (what the test re-runs).
+  const table: Record<string, Record<string, { ndcg_cut_10: number; recall_100: number; seconds: number }>> = {};
+  for (const dataset of DATASETS) {
+    let data = join(SHARED, dataset);
+    let split = 'test';
+    if (smoke) {
+      data = join(work, 'smoke-beir', dataset);
+      split = 'train';
+      if (!existsSync(data)) await writeBeirSlice(join(SHARED, dataset), 'train', data, { queries: 8, documents: 150 });
+    }
+    table[dataset] = {};
+    for (const retriever of RETRIEVERS) {
+      const file = join(evalDir, `${dataset}-${retriever}.json`);
+      await steps.run(`eval-${dataset}-${retriever}`, file, async () => {
+        const args = ['eval', '--data', data, '--split', split, '--retriever', retriever, '--json'];
+        if (retriever !== 'bm25') args.push('--model', out);
+        if (retriever === 'dense') args.push('--document-cache', join(evalDir, `${dataset}.documents.jsonl`));
+        if (retriever === 'o1' || retriever === 'fused') args.push(...thinkingArgs(dataset));
+        if (retriever === 'fused') args.push('--fusion-weights', `1,${fusionWeight[dataset]}`);
+        await writeFileAtomic(file, await cli(args));
+      });
+      const report = JSON.parse(await readFile(file, 'utf8'));
+      table[dataset][retriever] = { ndcg_cut_10: report.metrics.ndcg_cut_10, recall_100: report.metrics.recall_100, seconds: steps.records[`eval-${dataset}-${retriever}`].seconds };
+    }
+  }
+
+  // 8c. The quick reproduction check's reference: o1 on a fixed slice of SciFact test.
+  const sliceDir = join(work, 'reproduction-slice');
+  const sliceFile = join(evalDir, 'reproduction-slice-o1.json');
+  await steps.run('eval-reproduction-slice', sliceFile, async () => {
+    const source = smoke ? join(work, 'smoke-beir', 'scifact') : join(SHARED, REPRODUCTION_SLICE.dataset);
+    const split = smoke ? 'train' : REPRODUCTION_SLICE.split;
+    await writeBeirSlice(source, split, sliceDir, REPRODUCTION_SLICE);
+    const args = [join(ROOT, 'bin', 'o1e.js'), 'eval', '--data', sliceDir, '--split', split, '--retriever', 'o1', '--model', out, '--max-new-tokens', String(settings.eval.maxNewTokens), '--json'];
+    const { stdout } = await runProcess(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    await writeFileAtomic(sliceFile, stdout);
+  });
+  const sliceReport = JSON.parse(await readFile(sliceFile, 'utf8'));
+
+  // 9. results.json + model card.
+  const goals = DATASETS.map((dataset) => {
+    const row = table[dataset];
+    return {
+      dataset,
+      thinkingBeatsNoThinking: row.o1.ndcg_cut_10 > row.dense.ndcg_cut_10,
+      thinkingMinusNoThinking: round4(row.o1.ndcg_cut_10 - row.dense.ndcg_cut_10),
+      fusedBeatsBm25: row.fused.ndcg_cut_10 > row.bm25.ndcg_cut_10,
+      fusedMinusBm25: round4(row.fused.ndcg_cut_10 - row.bm25.ndcg_cut_10),
+    };
+  });
+  const results = {
+    model: 'o1-small',
+    smoke,
+    evaluation: smoke ? 'SMOKE: a slice of the train split' : 'test split, anserini-beir preset (o1e eval defaults), 1000 hits',
+    metrics: table,
+    o1: { thoughts: settings.eval.thoughts, seed: settings.eval.seed, maxNewTokens: settings.eval.maxNewTokens, temperature: 0.1, topP: 0.9 },
+    fusion: { method: 'rrf k 60, weights bm25 1 and o1 w, w chosen on validation queries', weights: fusionWeight },
+    validation: validationTable,
+    goals,
+    reproductionSlice: { ...REPRODUCTION_SLICE, queriesEvaluated: sliceReport.queries, documentsEvaluated: sliceReport.documents, metrics: sliceReport.metrics },
+    steps: steps.records,
+    totalStepSeconds: Math.round(Object.values(steps.records).reduce((sum, record) => sum + record.seconds, 0)),
+    settings,
+  };
+  await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const { modelCard } = await import('./card.js');
+  await writeFileAtomic(join(out, 'README.md'), modelCard(results));
+  const summary = { ok: true, smoke, work, model: out, seconds: Math.round((performance.now() - started) / 1000), metrics: table, goals };
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+}
+
+function round4(value: number): number {
+  return Math.round(value * 1e4) / 1e4;
+}
+
+main().catch((error) => {
+  process.stderr.write(`[recipe] failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
