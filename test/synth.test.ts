@@ -155,6 +155,40 @@ describe('committee voting', () => {
     const missing = await writeRecords('unexplored.jsonl', [record(1)]);
     await assert.rejects(voteRecords({ records: missing, out, members: [new Bm25Member()], quiet: true }), (error: unknown) => error instanceof O1Error && error.location.field === 'all_thought' && error.location.line === 1);
   });
+
+  test('voteRecords resumes from its journal after a failure: finished batches are not scored again, the output is the same', async () => {
+    const records = Array.from({ length: 7 }, (_, index) => ({ ...record(index), all_thought: [`a ${index}`, `passage ${index}`, 'b'] }));
+    const input = await writeRecords('to-vote.jsonl', records);
+    const reference = join(directory, 'voted-reference.jsonl');
+    await voteRecords({ records: input, out: reference, members: [new Bm25Member()], batchSize: 2, quiet: true });
+    assert.ok(!existsSync(`${reference}.journal`), 'the journal is removed once the output is written');
+
+    const out = join(directory, 'voted-resumed.jsonl');
+    let calls = 0;
+    const bm25 = new Bm25Member();
+    // Fails on its third batch, as a remote embedder might; two batches (4 records) are journalled.
+    const flaky: CommitteeMember = { name: 'bm25', weight: 1, close: async () => undefined, score: async (items) => {
+      calls += 1;
+      if (calls === 3) throw new Error('server went away');
+      return bm25.score(items);
+    } };
+    await assert.rejects(voteRecords({ records: input, out, members: [flaky], batchSize: 2, quiet: true }), /server went away/);
+    assert.ok(!existsSync(out), 'no partial output');
+    assert.equal((await readFile(`${out}.journal`, 'utf8')).trim().split('\n').length, 4);
+    const scoredAgain: number[] = [];
+    const counting: CommitteeMember = { name: 'bm25', weight: 1, close: async () => undefined, score: async (items) => {
+      scoredAgain.push(items.length);
+      return bm25.score(items);
+    } };
+    const summary = await voteRecords({ records: input, out, members: [counting], batchSize: 2, quiet: true });
+    assert.equal(summary.reused, 4);
+    assert.deepEqual(scoredAgain, [2, 1]);
+    assert.equal(await readFile(out, 'utf8'), await readFile(reference, 'utf8'));
+    // A journal made by another committee is not reused.
+    await voteRecords({ records: input, out: join(directory, 'other.jsonl'), members: [flaky], batchSize: 2, quiet: true }).catch(() => undefined);
+    const renamed: CommitteeMember = { ...counting, name: 'other' };
+    assert.equal((await voteRecords({ records: input, out: join(directory, 'other.jsonl'), members: [renamed], batchSize: 2, quiet: true })).reused, 0);
+  });
 });
 
 describe('journal', () => {

@@ -14,7 +14,7 @@ const USAGE = `usage: o1e synth explore --records IN.jsonl --out OUT.jsonl --thi
                          [--concurrency 4] [--seed S] [--max-tokens 512] [--temperature T] [--top-p P]
                          [--attempts 3] [--journal FILE] [--json] [--quiet]
        o1e synth vote --records IN.jsonl --out OUT.jsonl --committee CONFIG [--voting soft|hard|median]
-                      [--batch-size 64] [--json] [--quiet]
+                      [--batch-size 64] [--journal FILE] [--json] [--quiet]
 
 Thought synthesis (O1 Embedder, o1-method.md §5).
 
@@ -34,7 +34,8 @@ kill. Records whose candidates keep coming back empty are dropped with a warning
   --attempts N       tries per candidate on empty generations before dropping the record (default 3)
 
 vote: a committee scores each record's "all_thought" against its first positive passage and
-picks "thought"; writes "thought" and "model2scores".
+picks "thought"; writes "thought" and "model2scores". Resumable: each scored batch goes to a
+journal (default OUT.journal) first; re-run the same command after a crash or kill.
   --committee CONFIG JSON file or inline JSON, e.g.
                      '{"members":[{"type":"bm25"},{"name":"bge","embedder":{"backend":"openai",...}}]}'
   --voting METHOD    soft (softmax per member, summed; the official choice), hard (majority) or
@@ -127,6 +128,7 @@ async function runVote(argv: string[]): Promise<number> {
       committee: { type: 'string' },
       voting: { type: 'string' },
       'batch-size': { type: 'string', default: '64' },
+      journal: { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
@@ -139,9 +141,9 @@ async function runVote(argv: string[]): Promise<number> {
   if (!VOTING_METHODS.includes(voting)) throw new O1Error('BAD_ARGUMENT', `--voting must be ${VOTING_METHODS.join(', ')}, got '${voting}'`, { field: 'voting' });
   const members = await createCommittee(config);
   try {
-    const summary = await voteRecords({ records, out, members, voting, batchSize: parseInteger(values['batch-size'], 'batch-size', 1), quiet: values.quiet || values.json });
+    const summary = await voteRecords({ records, out, members, voting, batchSize: parseInteger(values['batch-size'], 'batch-size', 1), journal: values.journal, quiet: values.quiet || values.json });
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    else if (!values.quiet) process.stderr.write(`vote (${voting}, ${summary.members.join(', ')}): ${summary.records} records written to ${out}; winners by position ${summary.winners.join('/')}\n`);
+    else if (!values.quiet) process.stderr.write(`vote (${voting}, ${summary.members.join(', ')}): ${summary.records} records written to ${out} (${summary.reused} scored earlier, from the journal); winners by position ${summary.winners.join('/')}\n`);
   } finally {
     await Promise.all(members.map((member) => member.close()));
   }
