@@ -9,7 +9,9 @@
  *   4. explore    3 candidate thoughts per record, the pre-trained model as the expert with the
  *                 official few-shot prompt (engine backend, in-process)
  *   5. vote       committee: BM25Okapi + the pre-trained model (mean pooling, no thoughts)
- *   6. joint      O1 joint training (0.8 InfoNCE + 0.2 thought CE), full fine-tuning
+ *   6. contrastive  a self-supervised contrastive stage on the corpora (title -> text pairs,
+ *                 in-batch negatives, the query-only layout), then
+ *      joint      O1 joint training (0.8 InfoNCE + 0.2 thought CE), full fine-tuning
  *   7. export     models/o1-small (f16 safetensors, config.json, tokenizer.json)
  *   8. eval       SciFact and NFCorpus test: bm25, dense, o1 (3 thoughts), fused (bm25 + o1),
  *                 each through `o1e eval --json`, so the numbers are the CLI's
@@ -67,6 +69,8 @@ function settingsFor(smoke: boolean) {
     },
     explore: { candidates: 3, maxTokens: smoke ? 8 : 64, temperature: 0.7, topP: 0.9, contextTokens: smoke ? 48 : 256, concurrency: smoke ? 4 : 12 },
     vote: { maxLength: smoke ? 64 : 256 },
+    // Self-supervised contrastive stage on the corpora (title -> text pairs, in-batch negatives).
+    contrastive: { batchSize: 16, epochs: 1, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, passageMaxLength: 192, checkpointEvery: smoke ? 0 : 100 },
     joint: { groupSize: 5, batchSize: 4, epochs: smoke ? 1 : 2, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, checkpointEvery: smoke ? 0 : 100 },
     eval: { thoughts: 3, maxNewTokens: smoke ? 8 : 128, seed: 0 },
     // Weights of the o1 ranking (bm25's is 1) tried on the validation queries; the best is used on test.
@@ -216,20 +220,61 @@ async function main(): Promise<void> {
     }
   });
 
-  // 6. Joint training (O1 loss), full fine-tuning, from the pre-trained model with the O1 tokens.
+  // 6a. Contrastive stage: the pre-trained model with the O1 tokens learns to embed on pairs made
+  // from the corpora alone (a document's title as the query, its text as the positive; other
+  // pairs of the batch as negatives), so joint training starts from a model that already embeds.
   const initDir = join(work, 'o1-init');
-  const jointDir = join(work, 'joint');
-  await steps.run('joint', join(jointDir, 'DONE'), async () => {
+  const pairsFile = join(work, 'pairs', 'pairs.jsonl');
+  await steps.run('pairs', join(work, 'pairs', 'DONE'), async () => {
+    await mkdir(join(work, 'pairs'), { recursive: true });
+    const lines: string[] = [];
+    for (const dataset of DATASETS) {
+      let count = 0;
+      for await (const document of readCorpus(join(SHARED, dataset, 'corpus.jsonl'))) {
+        if (smoke && count >= 64) break;
+        if (document.title.trim() === '' || document.text.trim() === '') continue;
+        lines.push(JSON.stringify({ query: document.title, pos: [document.text], type: `${dataset}-title-text`, doc_id: document.id }));
+        count++;
+      }
+    }
+    await writeLinesAtomic(pairsFile, lines);
+    return { pairs: lines.length };
+  });
+  const contrastiveDir = join(work, 'contrastive');
+  await steps.run('contrastive', join(contrastiveDir, 'DONE'), async () => {
     if (!existsSync(join(initDir, 'config.json'))) {
       // Adds <query>, </query>, <thought>, <emb> (idempotent: pre-training already added them).
       await writeFolderAtomic(initDir, async (folder) => { await prepareO1Model(pretrainedModel, { output: folder }); });
     }
+    const c = settings.contrastive;
+    const config = resolveTrainingConfig({
+      mode: 'contrastive',
+      output: contrastiveDir,
+      seed: SEED,
+      model: { path: initDir },
+      data: { records: [pairsFile] },
+      joint: { groupSize: 1, passageMaxLength: c.passageMaxLength },
+      batchSize: c.batchSize,
+      epochs: c.epochs,
+      maxSteps: c.maxSteps,
+      optimizer: { learningRate: c.learningRate },
+      checkpointEvery: c.checkpointEvery,
+      logEvery: 25,
+      saveDtype: 'f32',
+    });
+    const summary = await runTraining(config, { resume: await hasCheckpoints(contrastiveDir), progress: true });
+    return { steps: summary.steps, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss };
+  });
+
+  // 6b. Joint training (O1 loss), full fine-tuning, from the contrastive stage's model.
+  const jointDir = join(work, 'joint');
+  await steps.run('joint', join(jointDir, 'DONE'), async () => {
     const j = settings.joint;
     const config = resolveTrainingConfig({
       mode: 'joint',
       output: jointDir,
       seed: SEED,
-      model: { path: initDir },
+      model: { path: join(contrastiveDir, 'model') },
       data: { records: [voteFile], corpus: DATASETS.map((dataset) => join(SHARED, dataset, 'corpus.jsonl')) },
       joint: { groupSize: j.groupSize },
       batchSize: j.batchSize,
@@ -335,15 +380,39 @@ async function main(): Promise<void> {
   });
   const sliceReport = JSON.parse(await readFile(sliceFile, 'utf8'));
 
+  // 8d. A diagnostic, not a score: no thinking on the SciFact queries the model was trained on
+  // (how well joint training fitted its own data), next to the same on validation and test.
+  const fitFile = join(evalDir, 'scifact-trained-queries-dense.json');
+  await steps.run('eval-scifact-trained-queries', fitFile, async () => {
+    const ids = (await readFile(join(recordsDir, 'scifact.jsonl'), 'utf8')).trim().split('\n').map((line) => String(JSON.parse(line).query_id));
+    const source = smoke ? join(recordsDir, 'smoke-validation-source', 'scifact') : join(SHARED, 'scifact');
+    const data = join(recordsDir, 'trained-queries', 'scifact');
+    await writeBeirQuerySubset(source, 'train', data, ids, 'trained');
+    await writeFileAtomic(fitFile, await cli(['eval', '--data', data, '--split', 'trained', '--retriever', 'dense', '--model', out, '--document-cache', join(evalDir, 'scifact.documents.jsonl'), '--json']));
+  });
+  const fitReport = JSON.parse(await readFile(fitFile, 'utf8'));
+  const validationDenseFile = join(evalDir, 'scifact-validation-dense.json');
+  await steps.run('eval-scifact-validation-dense', validationDenseFile, async () => {
+    await writeFileAtomic(validationDenseFile, await cli(['eval', '--data', join(recordsDir, 'validation', 'scifact'), '--split', 'validation', '--retriever', 'dense', '--model', out,
+      '--document-cache', join(evalDir, 'scifact.documents.jsonl'), '--json']));
+  });
+  const validationDense = JSON.parse(await readFile(validationDenseFile, 'utf8'));
+  const fit = {
+    note: 'o1-small without thinking on SciFact: the train queries joint training used, the held-out validation queries, and test',
+    trainedQueries: { queries: fitReport.queries, ndcg_cut_10: fitReport.metrics.ndcg_cut_10, recall_100: fitReport.metrics.recall_100 },
+    validationQueries: { queries: validationDense.queries, ndcg_cut_10: validationDense.metrics.ndcg_cut_10, recall_100: validationDense.metrics.recall_100 },
+    testQueries: { queries: JSON.parse(await readFile(join(evalDir, 'scifact-dense.json'), 'utf8')).queries, ndcg_cut_10: table.scifact.dense.ndcg_cut_10, recall_100: table.scifact.dense.recall_100 },
+  };
+
   // 9. results.json + model card.
   const goals = DATASETS.map((dataset) => {
     const row = table[dataset];
     return {
       dataset,
       thinkingBeatsNoThinking: row.o1.ndcg_cut_10 > row.dense.ndcg_cut_10,
-      thinkingMinusNoThinking: round4(row.o1.ndcg_cut_10 - row.dense.ndcg_cut_10),
+      thinkingMinusNoThinking: round6(row.o1.ndcg_cut_10 - row.dense.ndcg_cut_10),
       fusedBeatsBm25: row.fused.ndcg_cut_10 > row.bm25.ndcg_cut_10,
-      fusedMinusBm25: round4(row.fused.ndcg_cut_10 - row.bm25.ndcg_cut_10),
+      fusedMinusBm25: round6(row.fused.ndcg_cut_10 - row.bm25.ndcg_cut_10),
     };
   });
   const results = {
@@ -355,6 +424,7 @@ async function main(): Promise<void> {
     fusion: { method: 'rrf k 60, weights bm25 1 and o1 w, w chosen on validation queries', weights: fusionWeight },
     validation: validationTable,
     goals,
+    fit,
     reproductionSlice: { ...REPRODUCTION_SLICE, queriesEvaluated: sliceReport.queries, documentsEvaluated: sliceReport.documents, metrics: sliceReport.metrics },
     steps: steps.records,
     totalStepSeconds: Math.round(Object.values(steps.records).reduce((sum, record) => sum + record.seconds, 0)),
@@ -367,8 +437,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 
-function round4(value: number): number {
-  return Math.round(value * 1e4) / 1e4;
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
 }
 
 main().catch((error) => {

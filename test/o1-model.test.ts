@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { O1Error } from '../src/errors.js';
 import { saveHuggingFaceModel } from '../src/model/formats/safetensors.js';
 import { queryPromptIds, querySequenceIds, trainingQueryExample } from '../src/o1/layout.js';
-import { aggregateThoughtEmbeddings, O1Model } from '../src/o1/model.js';
+import { aggregateThoughtEmbeddings, modelIdentity, O1Model } from '../src/o1/model.js';
 import { ThoughtCache } from '../src/o1/thought-cache.js';
 import { tinyO1Model } from './helpers/o1-fixtures.js';
 import { randomDecoder, tinyBpeTokenizer, tinyQwen2Config } from './helpers/tiny-models.js';
@@ -84,6 +84,17 @@ describe('O1Model: one decoder that thinks and embeds', () => {
     assert.deepEqual(vectors, reversed.reverse());
     assert.ok(vectors.every((vector) => Math.abs(norm(vector) - 1) < 1e-5 && vector.length === model.dimension));
     assert.notDeepEqual(vectors[0], vectors[1]);
+  });
+
+  test('model identity: changes with a model file, not with a card or results written beside it', async () => {
+    const folder = join(directory, 'o1');
+    const before = await modelIdentity(folder);
+    await writeFile(join(folder, 'README.md'), '# card\n');
+    await writeFile(join(folder, 'results.json'), '{}\n');
+    assert.equal(await modelIdentity(folder), before);
+    const config = await readFile(join(folder, 'config.json'), 'utf8');
+    await writeFile(join(folder, 'config.json'), `${config}\n`);
+    assert.notEqual(await modelIdentity(folder), before);
   });
 
   test('thought cache: hits skip generation, survive a reload, and a torn last line is repaired', async () => {

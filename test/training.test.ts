@@ -262,6 +262,48 @@ test('joint training lowers the loss on a toy dataset', async () => {
   }
 });
 
+test('contrastive mode: records need no thought, queries use the query-only layout, InfoNCE falls, no generation loss', async () => {
+  const directory = workspace(8);
+  try {
+    await withTokenizer(directory);
+    // Thoughtless records (e.g. title -> abstract pairs from a corpus).
+    const lines = readFileSync(join(directory, 'train.jsonl'), 'utf8').trim().split('\n').map((line) => {
+      const { thought: _thought, ...rest } = JSON.parse(line);
+      return JSON.stringify(rest);
+    });
+    writeFileSync(join(directory, 'pairs.jsonl'), `${lines.join('\n')}\n`);
+    const logs: TrainingLogRecord[] = [];
+    const config = resolveTrainingConfig(
+      {
+        mode: 'contrastive', seed: 1, output: 'run', threads: 1,
+        model: { init: TINY_INIT, tokenizer: 'tokenizer' },
+        data: { records: ['pairs.jsonl'] },
+        joint: { groupSize: 2 },
+        batchSize: 4, epochs: 10, logEvery: 1, lengthBuckets: BUCKETS,
+        optimizer: { learningRate: 3e-3 }, schedule: { warmupRatio: 0 },
+      },
+      { baseDirectory: directory },
+    );
+    await runTraining(config, { onLog: (entry) => logs.push(entry) });
+    const steps = logs.filter((entry) => entry.type === 'step');
+    assert.equal(steps.length, 20);
+    assert.ok(steps.every((entry) => entry.generationLoss === undefined && entry.contrastiveLoss === entry.loss));
+    const mean = (entries: TrainingLogRecord[]) => entries.reduce((total, entry) => total + entry.loss!, 0) / entries.length;
+    assert.ok(mean(steps.slice(-4)) < mean(steps.slice(0, 4)), `InfoNCE fell: ${mean(steps.slice(0, 4))} -> ${mean(steps.slice(-4))}`);
+    // The query rows are the query-only layout: <query>q</query><thought>{EOS}<emb>.
+    const tokenizer = o1Tokenizer();
+    const records = await readJointRecords([join(directory, 'pairs.jsonl')], { requireThought: false });
+    assert.ok(records.every((item) => item.thought === ''));
+    await assert.rejects(readJointRecords([join(directory, 'pairs.jsonl')]), /thought/);
+    const batch = new JointBatcher(tokenizer, records, [], { batchSize: 4, groupSize: 2, thoughtDropout: 1, lengthBuckets: BUCKETS }).batch(0).batch;
+    const ids = o1TokenIds(tokenizer);
+    const row = Array.from(batch.inputIds.subarray(0, batch.length!), Number);
+    assert.deepEqual(row.slice(-3), [ids.thought, ids.eos, ids.embedding]);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
 test('resume: 3 steps + checkpoint + 3 resumed steps give exactly the weights of 6 straight steps', async () => {
   const directory = workspace(8);
   try {

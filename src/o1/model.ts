@@ -92,8 +92,18 @@ export interface O1ModelStats {
 }
 
 /**
+ * Whether a file in a model folder decides the model's outputs (weights, config, tokenizer), as
+ * opposed to a model card or a results table written beside it.
+ */
+export function isModelFile(name: string): boolean {
+  return /\.(safetensors|gguf|bin)$/.test(name) || name === 'config.json' || name === 'generation_config.json' ||
+    name === 'special_tokens_map.json' || name === 'added_tokens.json' || name.startsWith('tokenizer');
+}
+
+/**
  * A stable identity of a model on disk: the resolved path with the size and modification time of
- * the file, or of every file directly inside the folder (hashed). Cheap: no weights are read.
+ * the file, or of every model file directly inside the folder (hashed; see {@link isModelFile}:
+ * a README or results.json written later does not change it). Cheap: no weights are read.
  *
  * @example
  * await modelIdentity('models/o1-qwen') // 'models/o1-qwen#3f9a...'
@@ -104,6 +114,7 @@ export async function modelIdentity(path: string): Promise<string> {
   const parts: string[] = [];
   if (info.isDirectory()) {
     for (const name of (await readdir(absolute)).sort()) {
+      if (!isModelFile(name)) continue;
       const file = await stat(join(absolute, name));
       if (file.isFile()) parts.push(`${name}:${file.size}:${Math.round(file.mtimeMs)}`);
     }

@@ -5,11 +5,10 @@
  * optionally backed by a JSONL file that is appended to (one whole line per entry, one write per
  * batch) and repaired atomically on open if a crash left a torn last line.
  */
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { O1Error } from '../errors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { readAppendedJsonl } from '../util/jsonl-log.js';
 
 /** What decides a query's thoughts. */
 export interface ThoughtKey {
@@ -65,25 +64,9 @@ export class ThoughtCache {
    */
   static async open(path: string): Promise<ThoughtCache> {
     const cache = new ThoughtCache(path);
-    if (!existsSync(path)) return cache;
-    const text = await readFile(path, 'utf8');
-    const lines = text.split('\n');
-    const complete = text.endsWith('\n') || text.length === 0;
-    // The last element is '' after a final newline, or a torn line without one.
-    const tail = lines.pop() ?? '';
-    lines.forEach((line, index) => {
-      if (line.trim() === '') return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new O1Error('MALFORMED_JSON', `thought cache line is not JSON: ${(error as Error).message}`, { file: path, line: index + 1 }, { cause: error });
-      }
-      if (!isLine(value)) throw new O1Error('MISSING_FIELD', 'thought cache line needs "key" and "thoughts"', { file: path, line: index + 1 });
+    for (const { value, line } of await readAppendedJsonl(path, 'thought cache')) {
+      if (!isLine(value)) throw new O1Error('MISSING_FIELD', 'thought cache line needs "key" and "thoughts"', { file: path, line });
       cache.entries.set(keyString(value.key), value.thoughts);
-    });
-    if (!complete && tail.trim() !== '') {
-      await writeFileAtomic(path, lines.filter((line) => line.trim() !== '').map((line) => `${line}\n`).join(''));
     }
     return cache;
   }

@@ -9,8 +9,12 @@ import { O1Error } from '../errors.js';
 import type { Architecture } from '../model/types.js';
 import { DEFAULT_LORA, LORA_TARGETS, type LoraOptions, type LoraTarget } from './lora.js';
 
-/** What a run trains. */
-export type TrainingMode = 'joint' | 'pretrain';
+/**
+ * What a run trains: `joint` (O1: InfoNCE + thought next-token loss), `contrastive` (InfoNCE on
+ * the query-only layout, no thoughts: e.g. a self-supervised stage on corpus pairs before joint
+ * training), or `pretrain` (next-token loss on text).
+ */
+export type TrainingMode = 'joint' | 'contrastive' | 'pretrain';
 
 /** Settings of a fresh random decoder (`model.init`). */
 export interface InitSettings {
@@ -185,7 +189,7 @@ export function resolveTrainingConfig(json: unknown, options: { file?: string; b
     'mode', 'seed', 'output', 'model', 'data', 'joint', 'pretrain', 'lora', 'freezeEmbeddings', 'optimizer', 'schedule', 'batchSize',
     'gradientAccumulation', 'epochs', 'maxSteps', 'lengthBuckets', 'checkpointEvery', 'keepCheckpoints', 'logEvery', 'saveDtype', 'threads',
   ]);
-  const mode = root.choice('mode', ['joint', 'pretrain'] as const, 'joint');
+  const mode = root.choice('mode', ['joint', 'contrastive', 'pretrain'] as const, 'joint');
   const output = root.path('output', base);
   if (output === undefined) throw new O1Error('BAD_ARGUMENT', 'output (the run folder) is required', { file, field: 'output' });
 
@@ -229,7 +233,7 @@ export function resolveTrainingConfig(json: unknown, options: { file?: string; b
   const dataReader = root.section('data');
   dataReader.checkKeys(['records', 'corpus', 'texts']);
   const data = { records: dataReader.paths('records', base), corpus: dataReader.paths('corpus', base), texts: dataReader.paths('texts', base) };
-  if (mode === 'joint' && data.records.length === 0) throw new O1Error('BAD_ARGUMENT', 'joint mode needs data.records (JSONL training records)', { file, field: 'data.records' });
+  if (mode !== 'pretrain' && data.records.length === 0) throw new O1Error('BAD_ARGUMENT', `${mode} mode needs data.records (JSONL training records)`, { file, field: 'data.records' });
   if (mode === 'pretrain' && data.texts.length === 0) throw new O1Error('BAD_ARGUMENT', 'pretrain mode needs data.texts (corpus.jsonl or text files)', { file, field: 'data.texts' });
 
   const jointReader = root.section('joint');
@@ -278,7 +282,7 @@ export function resolveTrainingConfig(json: unknown, options: { file?: string; b
   const optimizerReader = root.section('optimizer');
   optimizerReader.checkKeys(['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'maxGradientNorm']);
   const optimizer = {
-    learningRate: optimizerReader.number('learningRate', mode === 'joint' ? 1e-4 : 1e-3, { min: 0, exclusiveMin: true }),
+    learningRate: optimizerReader.number('learningRate', mode === 'pretrain' ? 1e-3 : 1e-4, { min: 0, exclusiveMin: true }),
     beta1: optimizerReader.number('beta1', 0.9, { min: 0, max: 1 }),
     beta2: optimizerReader.number('beta2', 0.999, { min: 0, max: 1 }),
     epsilon: optimizerReader.number('epsilon', 1e-8, { min: 0, exclusiveMin: true }),
@@ -313,7 +317,7 @@ export function resolveTrainingConfig(json: unknown, options: { file?: string; b
     freezeEmbeddings,
     optimizer,
     schedule,
-    batchSize: root.number('batchSize', mode === 'joint' ? 8 : 16, { integer: true, min: 1 }),
+    batchSize: root.number('batchSize', mode === 'pretrain' ? 16 : 8, { integer: true, min: 1 }),
     gradientAccumulation: root.number('gradientAccumulation', 1, { integer: true, min: 1 }),
     epochs: root.number('epochs', 1, { min: 0, exclusiveMin: true }),
     maxSteps: root.optionalNumber('maxSteps', { integer: true, min: 1 }),

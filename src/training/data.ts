@@ -18,11 +18,13 @@ import type { JointRecord } from './batches.js';
  * @example
  * const records = await readJointRecords(['train.jsonl']);
  */
-export async function readJointRecords(paths: readonly string[]): Promise<JointRecord[]> {
+export async function readJointRecords(paths: readonly string[], options: { requireThought?: boolean } = {}): Promise<JointRecord[]> {
   const records: JointRecord[] = [];
+  const requireThought = options.requireThought ?? true;
   for (const file of paths) {
     for (const { record, line } of await readTrainingRecords(file)) {
-      if (typeof record.thought !== 'string' || record.thought.trim() === '') {
+      if (!requireThought) record.thought = '';
+      else if (typeof record.thought !== 'string' || record.thought.trim() === '') {
         throw new O1Error('MISSING_FIELD', '"thought" must be a non-empty string (run `o1e synth` to add thoughts)', { file, line, field: 'thought' });
       }
       if (record.pos.some((passage) => passage.trim() === '')) throw new O1Error('MISSING_FIELD', '"pos" holds an empty passage', { file, line, field: 'pos' });

@@ -154,11 +154,15 @@ export async function loadTrainingModel(config: TrainingConfig): Promise<{ model
 
 /** The batcher, and whether the loss gets the distillation term (some record has teacher scores). */
 async function buildBatcher(config: TrainingConfig, tokenizer: Tokenizer): Promise<{ batcher: Batcher; distillation: boolean }> {
-  if (config.mode === 'joint') {
-    const records = await readJointRecords(config.data.records);
+  if (config.mode !== 'pretrain') {
+    // contrastive: query-only sequences (thoughts ignored), no generation loss.
+    const contrastive = config.mode === 'contrastive';
+    const records = await readJointRecords(config.data.records, { requireThought: !contrastive });
     const pool = await passagePool(records, config.data.corpus);
     const distillation = records.some((record) => record.posScores !== undefined);
-    const batcher = new JointBatcher(tokenizer, records, pool, { ...config.joint, batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets, distillation });
+    const batcher = new JointBatcher(tokenizer, records, pool, {
+      ...config.joint, ...(contrastive ? { thoughtDropout: 1 } : {}), batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets, distillation,
+    });
     return { batcher, distillation };
   }
   const texts = await readPretrainTexts(config.data.texts);
@@ -215,7 +219,7 @@ export async function runTraining(config: TrainingConfig, options: RunTrainingOp
   const trainer: TrainingStep = createTrainingStep(modelConfig, {
     batch: 1,
     length: 1,
-    loss: config.mode === 'joint' ? 'joint' : 'generation',
+    loss: config.mode === 'pretrain' ? 'generation' : config.mode,
     groupSize: config.joint.groupSize,
     temperature: config.joint.temperature,
     contrastiveWeight: config.joint.contrastiveWeight,
@@ -302,8 +306,8 @@ export async function runTraining(config: TrainingConfig, options: RunTrainingOp
           totalSteps,
           epoch: microBatches / batcher.batchesPerEpoch,
           loss: last.loss,
-          generationLoss: config.mode === 'joint' ? last.generationLoss : last.loss,
-          contrastiveLoss: last.contrastiveLoss,
+          generationLoss: config.mode === 'pretrain' ? last.loss : last.generationLoss,
+          contrastiveLoss: config.mode === 'contrastive' ? last.loss : last.contrastiveLoss,
           distillationLoss: last.distillationLoss,
           learningRate: last.learningRate,
           gradientNorm: last.gradientNorm,

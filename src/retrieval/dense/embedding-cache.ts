@@ -7,11 +7,10 @@
  * line left by a crash is dropped and the file rewritten atomically on open.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { O1Error } from '../../errors.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { readAppendedJsonl } from '../../util/jsonl-log.js';
 
 /** What decides a document's vector. */
 export interface DocumentKey {
@@ -62,29 +61,17 @@ export class EmbeddingCache {
    */
   static async open(path: string): Promise<EmbeddingCache> {
     const cache = new EmbeddingCache(path);
-    if (!existsSync(path)) return cache;
-    const text = await readFile(path, 'utf8');
-    const lines = text.split('\n');
-    const complete = text.endsWith('\n') || text.length === 0;
-    const tail = lines.pop() ?? '';
-    lines.forEach((line, index) => {
-      if (line.trim() === '') return;
-      let value: { key?: unknown; vector?: unknown };
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
-        throw new O1Error('MALFORMED_JSON', `embedding cache line is not JSON: ${(error as Error).message}`, { file: path, line: index + 1 }, { cause: error });
-      }
-      if (typeof value?.key !== 'string' || typeof value.vector !== 'string') {
-        throw new O1Error('MISSING_FIELD', 'embedding cache line needs "key" and "vector" strings', { file: path, line: index + 1 });
+    for (const { value, line } of await readAppendedJsonl(path, 'embedding cache')) {
+      const entry = value as { key?: unknown; vector?: unknown } | null;
+      if (typeof entry?.key !== 'string' || typeof entry.vector !== 'string') {
+        throw new O1Error('MISSING_FIELD', 'embedding cache line needs "key" and "vector" strings', { file: path, line });
       }
       try {
-        cache.entries.set(value.key, decodeVector(value.vector));
+        cache.entries.set(entry.key, decodeVector(entry.vector));
       } catch (error) {
-        throw new O1Error('MALFORMED_JSON', `embedding cache vector: ${(error as Error).message}`, { file: path, line: index + 1 }, { cause: error });
+        throw new O1Error('MALFORMED_JSON', `embedding cache vector: ${(error as Error).message}`, { file: path, line }, { cause: error });
       }
-    });
-    if (!complete && tail.trim() !== '') await writeFileAtomic(path, lines.filter((line) => line.trim() !== '').map((line) => `${line}\n`).join(''));
+    }
     return cache;
   }
 
