@@ -4,11 +4,13 @@
  * small engine model serve as the exploration expert, and a mean-pooling committee embedder.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Embedder, EmbedderConfig } from '../src/backends/embedder.js';
 import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt } from '../src/backends/thinker.js';
+import { loadBeir, writeBeirQrels, writeCorpus, writeQueries } from '../src/data/beir.js';
 import type { Document, Qrels, Query, Run } from '../src/data/types.js';
+import { fuseRankings } from '../src/retrieval/fusion/fused-retriever.js';
 import type { DecoderModel } from '../src/inference/model.js';
 import { documentText } from '../src/o1/layout.js';
 import type { TrainingRecord } from '../src/synth/records.js';
@@ -270,22 +272,24 @@ export interface SliceSettings {
  * await writeBeirSlice('../shared/datasets/scifact', 'test', '/tmp/scifact-slice', { queries: 40, documents: 400 });
  */
 export async function writeBeirSlice(source: string, split: string, output: string, settings: SliceSettings): Promise<{ queries: number; documents: number }> {
-  const { loadBeir } = await import('../src/data/beir.js');
   const { corpus, queries, qrels } = await loadBeir(source, split, { quiet: true });
   const chosen = queries.filter((query) => qrels.has(query.id)).slice(0, settings.queries);
   const judged = new Set(chosen.flatMap((query) => [...(qrels.get(query.id) ?? new Map<string, number>()).keys()]));
   const documents = corpus.filter((document, index) => judged.has(document.id) || index < settings.documents);
   const kept = new Set(documents.map((document) => document.id));
   await writeFolderAtomic(output, async (folder) => {
-    await mkdir(`${folder}/qrels`);
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(`${folder}/corpus.jsonl`, documents.map((document) => `${JSON.stringify({ _id: document.id, title: document.title, text: document.text })}\n`).join(''));
-    await writeFile(`${folder}/queries.jsonl`, chosen.map((query) => `${JSON.stringify({ _id: query.id, text: query.text })}\n`).join(''));
-    const lines = ['query-id\tcorpus-id\tscore'];
-    for (const query of chosen) for (const [id, relevance] of qrels.get(query.id) ?? []) if (kept.has(id)) lines.push(`${query.id}\t${id}\t${relevance}`);
-    await writeFile(`${folder}/qrels/${split}.tsv`, `${lines.join('\n')}\n`);
+    await writeCorpus(`${folder}/corpus.jsonl`, documents);
+    await writeQueriesAndQrels(folder, chosen, qrels, split, kept);
   });
   return { queries: chosen.length, documents: documents.length };
+}
+
+/** `queries.jsonl` and `qrels/<split>.tsv` of the chosen queries (judgements of `kept` documents only, when given). */
+async function writeQueriesAndQrels(folder: string, chosen: readonly Query[], qrels: Qrels, split: string, kept?: ReadonlySet<string>): Promise<void> {
+  await mkdir(`${folder}/qrels`, { recursive: true });
+  await writeQueries(`${folder}/queries.jsonl`, chosen);
+  const subset: Qrels = new Map(chosen.map((query) => [query.id, new Map([...(qrels.get(query.id) ?? new Map<string, number>())].filter(([id]) => kept?.has(id) ?? true))]));
+  await writeBeirQrels(`${folder}/qrels/${split}.tsv`, subset);
 }
 
 /** The slice of SciFact test on which the committed o1-small is re-checked quickly. */
@@ -306,19 +310,12 @@ export function judgedQueryIds(queries: readonly Query[], qrels: Qrels): string[
  * await writeBeirQuerySubset('../shared/datasets/scifact', 'train', '/tmp/scifact-val', heldOut, 'validation');
  */
 export async function writeBeirQuerySubset(source: string, split: string, output: string, queryIds: readonly string[], outputSplit: string): Promise<{ queries: number }> {
-  const { loadBeir } = await import('../src/data/beir.js');
-  const { resolve: resolvePath } = await import('node:path');
-  const { symlink, writeFile } = await import('node:fs/promises');
   const { queries, qrels } = await loadBeir(source, split, { quiet: true });
   const wanted = new Set(queryIds);
   const chosen = queries.filter((query) => wanted.has(query.id));
   await writeFolderAtomic(output, async (folder) => {
-    await mkdir(`${folder}/qrels`);
-    await symlink(resolvePath(source, 'corpus.jsonl'), `${folder}/corpus.jsonl`);
-    await writeFile(`${folder}/queries.jsonl`, chosen.map((query) => `${JSON.stringify({ _id: query.id, text: query.text })}\n`).join(''));
-    const lines = ['query-id\tcorpus-id\tscore'];
-    for (const query of chosen) for (const [id, relevance] of qrels.get(query.id) ?? []) lines.push(`${query.id}\t${id}\t${relevance}`);
-    await writeFile(`${folder}/qrels/${outputSplit}.tsv`, `${lines.join('\n')}\n`);
+    await symlink(resolve(source, 'corpus.jsonl'), `${folder}/corpus.jsonl`);
+    await writeQueriesAndQrels(folder, chosen, qrels, outputSplit);
   });
   return { queries: chosen.length };
 }
@@ -327,8 +324,7 @@ export async function writeBeirQuerySubset(source: string, split: string, output
  * Fuses two TREC runs by weighted reciprocal rank (k 60) per query, as `o1e eval --retriever
  * fused --fusion-weights A,B` does from the same rankings (each run's order is its rank order).
  */
-export async function fuseRuns(runs: readonly Run[], weights: readonly number[], hits: number): Promise<Run> {
-  const { fuseRankings } = await import('../src/retrieval/fusion/fused-retriever.js');
+export function fuseRuns(runs: readonly Run[], weights: readonly number[], hits: number): Run {
   const fused: Run = new Map();
   const queryIds = new Set(runs.flatMap((run) => [...run.keys()]));
   for (const queryId of queryIds) {

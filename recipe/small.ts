@@ -327,7 +327,7 @@ async function main(): Promise<void> {
       const weights: { weight: number; ndcg_cut_10: number }[] = [];
       let best = { weight: settings.fusionWeights[0], ndcg: -1 };
       for (const weight of settings.fusionWeights) {
-        const fused = await fuseRuns(rankings, [1, weight], 1000);
+        const fused = fuseRuns(rankings, [1, weight], 1000);
         const ndcg = evaluate(qrels, fused, { preset: 'anserini-beir', measures: ['ndcg_cut.10'] }).all.ndcg_cut_10 ?? 0;
         weights.push({ weight, ndcg_cut_10: ndcg });
         if (ndcg > best.ndcg) best = { weight, ndcg };

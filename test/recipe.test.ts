@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import type { GenerateOptions, Thinker, ThinkerPrompt } from '../src/backends/thinker.js';
 import type { Document, Qrels, Query } from '../src/data/types.js';
 import { HuggingFaceTokenizer, trainByteLevelBpe } from '../src/tokenizer/index.js';
-import { buildTrainingRecords, plainPromptText, seededShuffle, StepRunner, WindowedBatchingThinker, writeFolderAtomic } from '../recipe/lib.js';
+import { buildTrainingRecords, fuseRuns, judgedQueryIds, plainPromptText, seededShuffle, StepRunner, WindowedBatchingThinker, writeBeirQuerySubset, writeFolderAtomic } from '../recipe/lib.js';
+import { loadBeir } from '../src/data/beir.js';
 
 const corpus: Document[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, title: `T${id}`, text: `text ${id}` }));
 const queries: Query[] = [{ id: 'q1', text: 'first' }, { id: 'q2', text: 'second' }, { id: 'q3', text: 'unjudged' }];
@@ -81,4 +82,40 @@ test('WindowedBatchingThinker: prompts cut to the last N tokens, concurrent requ
   assert.deepEqual(calls.map((call) => call.prompts.length), [3, 1]); // a full batch, then the rest after the idle timer
   assert.ok(calls.every((call) => call.options.seed === 5 && call.options.maxTokens === 8));
   await thinker.close();
+});
+
+test('validation sets: held-out queries never become records; a query subset links the corpus; runs fuse by weighted RRF', async () => {
+  assert.deepEqual(judgedQueryIds(queries, qrels), ['q1', 'q2']);
+  const ranked = new Map([['q1', ['d', 'c', 'a']], ['q2', ['e', 'a']]]);
+  const records = buildTrainingRecords(corpus, queries, qrels, ranked, { maxPositives: 8, depth: 10, negatives: 2, seed: 0, exclude: new Set(['q1']) });
+  assert.deepEqual(records.map((record) => record.id), ['q2']);
+
+  const directory = await mkdtemp(join(tmpdir(), 'o1e-recipe-subset-'));
+  try {
+    const source = join(directory, 'source');
+    await writeFolderAtomic(source, async (folder) => {
+      const { writeCorpus, writeQueries, writeBeirQrels } = await import('../src/data/beir.js');
+      await writeCorpus(join(folder, 'corpus.jsonl'), corpus);
+      await writeQueries(join(folder, 'queries.jsonl'), queries);
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(join(folder, 'qrels'));
+      await writeBeirQrels(join(folder, 'qrels', 'train.tsv'), qrels);
+    });
+    const subset = join(directory, 'validation');
+    assert.deepEqual(await writeBeirQuerySubset(source, 'train', subset, ['q2'], 'validation'), { queries: 1 });
+    const loaded = await loadBeir(subset, 'validation', { quiet: true });
+    assert.equal(loaded.corpus.length, corpus.length);
+    assert.deepEqual(loaded.queries.map((query) => query.id), ['q2']);
+    assert.deepEqual([...loaded.qrels.keys()], ['q2']);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+
+  // Each run's order is its ranking: a is 1st / 2nd, b 2nd / absent, c absent / 1st.
+  const bm25 = new Map([['q', new Map([['a', 9], ['b', 5]])]]);
+  const dense = new Map([['q', new Map([['c', 0.9], ['a', 0.8]])]]);
+  const fused = fuseRuns([bm25, dense], [1, 0.5], 10).get('q')!;
+  assert.deepEqual([...fused.keys()], ['a', 'b', 'c']);
+  assert.ok(Math.abs(fused.get('a')! - (1 / 61 + 0.5 / 62)) < 1e-12);
+  assert.ok(Math.abs(fused.get('c')! - 0.5 / 61) < 1e-12);
 });
