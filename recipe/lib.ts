@@ -16,7 +16,7 @@ import { documentText } from '../src/o1/layout.js';
 import type { TrainingRecord } from '../src/synth/records.js';
 import type { Tokenizer } from '../src/tokenizer/index.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
-import { seededRandom } from '../src/util/random.js';
+import { permutation } from '../src/util/random.js';
 
 /** One step's entry in the work dir's `steps.json`. */
 export interface StepRecord {
@@ -85,15 +85,9 @@ export async function writeFolderAtomic(path: string, fill: (temporary: string) 
   }
 }
 
-/** A seeded Fisher-Yates shuffle (a new array). */
+/** A seeded Fisher-Yates shuffle (a new array): `permutation`'s order applied to `items`. */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  const random = seededRandom(seed);
-  const out = [...items];
-  for (let index = out.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [out[index], out[other]] = [out[other], out[index]];
-  }
-  return out;
+  return permutation(items.length, seed).map((index) => items[index]);
 }
 
 /** Settings of {@link buildTrainingRecords}. */

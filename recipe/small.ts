@@ -23,7 +23,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
@@ -37,7 +37,8 @@ import { explore } from '../src/synth/explore.js';
 import { voteRecords } from '../src/synth/vote.js';
 import { loadTokenizer, trainByteLevelBpe } from '../src/tokenizer/index.js';
 import { resolveTrainingConfig } from '../src/training/config.js';
-import { runTraining } from '../src/training/trainer.js';
+import { checkpointSteps } from '../src/training/checkpoint.js';
+import { runTraining, type TrainingSummary } from '../src/training/trainer.js';
 import { writeFileAtomic, writeLinesAtomic } from '../src/util/atomic-write.js';
 import { readRun } from '../src/data/trec.js';
 import { evaluate } from '../src/evaluation/index.js';
@@ -93,9 +94,13 @@ async function corpusTexts(dataset: string, limit?: number): Promise<string[]> {
   return texts;
 }
 
-async function hasCheckpoints(output: string): Promise<boolean> {
-  const folder = join(output, 'checkpoints');
-  return existsSync(folder) && (await readdir(folder)).some((name) => name.startsWith('step-') && !name.includes('.tmp'));
+/**
+ * Runs one training stage of the recipe into `output` with the recipe's seed, resuming from its
+ * newest checkpoint when an earlier run was killed.
+ */
+async function trainStage(output: string, stage: Record<string, unknown>): Promise<TrainingSummary> {
+  const config = resolveTrainingConfig({ ...stage, output, seed: SEED });
+  return runTraining(config, { resume: (await checkpointSteps(output)).length > 0, progress: true });
 }
 
 async function main(): Promise<void> {
@@ -130,10 +135,8 @@ async function main(): Promise<void> {
   const pretrainDir = join(work, 'pretrain');
   await steps.run('pretrain', join(pretrainDir, 'DONE'), async () => {
     const p = settings.pretrain;
-    const config = resolveTrainingConfig({
+    const summary = await trainStage(pretrainDir, {
       mode: 'pretrain',
-      output: pretrainDir,
-      seed: SEED,
       model: { init: settings.model, tokenizer: tokenizerDir },
       data: { texts: DATASETS.map((dataset) => join(SHARED, dataset, 'corpus.jsonl')) },
       pretrain: { sequenceLength: p.sequenceLength, packing: 'packed' },
@@ -146,7 +149,6 @@ async function main(): Promise<void> {
       logEvery: 50,
       saveDtype: 'f32',
     });
-    const summary = await runTraining(config, { resume: await hasCheckpoints(pretrainDir), progress: true });
     return { steps: summary.steps, tokensThisRun: summary.tokens, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss };
   });
   const pretrainedModel = join(pretrainDir, 'model');
@@ -247,10 +249,8 @@ async function main(): Promise<void> {
       await writeFolderAtomic(initDir, async (folder) => { await prepareO1Model(pretrainedModel, { output: folder }); });
     }
     const c = settings.contrastive;
-    const config = resolveTrainingConfig({
+    const summary = await trainStage(contrastiveDir, {
       mode: 'contrastive',
-      output: contrastiveDir,
-      seed: SEED,
       model: { path: initDir },
       data: { records: [pairsFile] },
       joint: { groupSize: 1, passageMaxLength: c.passageMaxLength },
@@ -262,7 +262,6 @@ async function main(): Promise<void> {
       logEvery: 25,
       saveDtype: 'f32',
     });
-    const summary = await runTraining(config, { resume: await hasCheckpoints(contrastiveDir), progress: true });
     return { steps: summary.steps, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss };
   });
 
@@ -270,10 +269,8 @@ async function main(): Promise<void> {
   const jointDir = join(work, 'joint');
   await steps.run('joint', join(jointDir, 'DONE'), async () => {
     const j = settings.joint;
-    const config = resolveTrainingConfig({
+    const summary = await trainStage(jointDir, {
       mode: 'joint',
-      output: jointDir,
-      seed: SEED,
       model: { path: join(contrastiveDir, 'model') },
       data: { records: [voteFile], corpus: DATASETS.map((dataset) => join(SHARED, dataset, 'corpus.jsonl')) },
       joint: { groupSize: j.groupSize },
@@ -285,7 +282,6 @@ async function main(): Promise<void> {
       logEvery: 25,
       saveDtype: 'f16',
     });
-    const summary = await runTraining(config, { resume: await hasCheckpoints(jointDir), progress: true });
     return { steps: summary.steps, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss, contrastiveLoss: summary.last?.contrastiveLoss, generationLoss: summary.last?.generationLoss };
   });
 

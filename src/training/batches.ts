@@ -8,7 +8,8 @@ import { O1Error } from '../errors.js';
 import { IGNORE_INDEX, documentIds, trainingQueryExample, thoughtDropped } from '../o1/layout.js';
 import type { TrainingBatch } from '../model/decoder-training.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { deriveSeed, seededRandom } from '../util/random.js';
+import { softmax } from '../synth/voting.js';
+import { deriveSeed, permutation, seededRandom } from '../util/random.js';
 
 /** A micro-batch plus what it costs. */
 export interface MicroBatch {
@@ -41,22 +42,6 @@ const DROPOUT_SALT = 3;
 export function bucketLength(length: number, buckets: readonly number[]): number {
   for (const bucket of buckets) if (bucket >= length) return bucket;
   return Math.ceil(length / 32) * 32;
-}
-
-/**
- * A seeded permutation of 0..count-1 (Fisher-Yates): the same seed gives the same order.
- *
- * @example
- * permutation(4, 7) // e.g. [2, 0, 3, 1]
- */
-export function permutation(count: number, seed: number): number[] {
-  const random = seededRandom(seed);
-  const order = Array.from({ length: count }, (_, index) => index);
-  for (let index = count - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [order[index], order[other]] = [order[other], order[index]];
-  }
-  return order;
 }
 
 /**
@@ -281,10 +266,7 @@ export function teacherInputs(scores: readonly (readonly number[] | undefined)[]
   const scored = scores.filter((row) => row !== undefined).length;
   scores.forEach((row, query) => {
     if (row === undefined) return;
-    const maximum = Math.max(...row);
-    const exponentials = row.map((score) => Math.exp(score - maximum));
-    const sum = exponentials.reduce((total, value) => total + value, 0);
-    exponentials.forEach((value, index) => { teacherTargets[query * groupSize + index] = value / sum; });
+    teacherTargets.set(softmax(row), query * groupSize);
     teacherWeights[query] = 1 / scored;
   });
   return { teacherTargets, teacherWeights };

@@ -23,8 +23,7 @@ export async function readJointRecords(paths: readonly string[], options: { requ
   const requireThought = options.requireThought ?? true;
   for (const file of paths) {
     for (const { record, line } of await readTrainingRecords(file)) {
-      if (!requireThought) record.thought = '';
-      else if (typeof record.thought !== 'string' || record.thought.trim() === '') {
+      if (requireThought && (typeof record.thought !== 'string' || record.thought.trim() === '')) {
         throw new O1Error('MISSING_FIELD', '"thought" must be a non-empty string (run `o1e synth` to add thoughts)', { file, line, field: 'thought' });
       }
       if (record.pos.some((passage) => passage.trim() === '')) throw new O1Error('MISSING_FIELD', '"pos" holds an empty passage', { file, line, field: 'pos' });
@@ -32,7 +31,8 @@ export async function readJointRecords(paths: readonly string[], options: { requ
       const kept = (record.neg ?? []).map((passage, index) => ({ passage, index })).filter(({ passage }) => passage.trim() !== '');
       const neg = kept.map(({ passage }) => passage);
       const scored = record.pos_scores === undefined ? {} : { posScores: record.pos_scores, negScores: kept.map(({ index }) => (record.neg_scores ?? [])[index]) };
-      records.push({ query: record.query, pos: record.pos, neg, thought: record.thought, file, line, ...scored });
+      // Without thoughts (contrastive mode) every query row is the query-only layout.
+      records.push({ query: record.query, pos: record.pos, neg, thought: requireThought ? (record.thought as string) : '', file, line, ...scored });
     }
   }
   if (records.length === 0) throw new O1Error('MISSING_FIELD', 'no training records', { file: paths.join(', ') });

@@ -155,14 +155,11 @@ export async function loadTrainingModel(config: TrainingConfig): Promise<{ model
 /** The batcher, and whether the loss gets the distillation term (some record has teacher scores). */
 async function buildBatcher(config: TrainingConfig, tokenizer: Tokenizer): Promise<{ batcher: Batcher; distillation: boolean }> {
   if (config.mode !== 'pretrain') {
-    // contrastive: query-only sequences (thoughts ignored), no generation loss.
-    const contrastive = config.mode === 'contrastive';
-    const records = await readJointRecords(config.data.records, { requireThought: !contrastive });
+    // contrastive: thoughts are ignored (query-only rows), and the graph has no generation loss.
+    const records = await readJointRecords(config.data.records, { requireThought: config.mode === 'joint' });
     const pool = await passagePool(records, config.data.corpus);
     const distillation = records.some((record) => record.posScores !== undefined);
-    const batcher = new JointBatcher(tokenizer, records, pool, {
-      ...config.joint, ...(contrastive ? { thoughtDropout: 1 } : {}), batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets, distillation,
-    });
+    const batcher = new JointBatcher(tokenizer, records, pool, { ...config.joint, batchSize: config.batchSize, seed: config.seed, lengthBuckets: config.lengthBuckets, distillation });
     return { batcher, distillation };
   }
   const texts = await readPretrainTexts(config.data.texts);

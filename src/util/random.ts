@@ -96,3 +96,19 @@ export function deriveSeed(...parts: number[]): number {
   }
   return hash >>> 0;
 }
+
+/**
+ * A seeded permutation of 0..count-1 (Fisher-Yates): the same seed gives the same order.
+ *
+ * @example
+ * permutation(4, 7) // e.g. [2, 0, 3, 1]
+ */
+export function permutation(count: number, seed: number): number[] {
+  const random = seededRandom(seed);
+  const order = Array.from({ length: count }, (_, index) => index);
+  for (let index = count - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [order[index], order[other]] = [order[other], order[index]];
+  }
+  return order;
+}
