@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { getLlama, type Token } from 'node-llama-cpp';
 import { defaultThreadCount } from '../src/engine/session.js';
 import { DecoderModel } from '../src/inference/model.js';
-import { cosineSimilarity } from '../src/inference/pooling.js';
+import { cosineSimilarity } from '../src/util/vectors.js';
 import { peakRssMiB, randomLlamaGguf, scifactDocuments } from './peers/models.js';
 
 const MAX_TOKENS = 256;

@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so a fresh clone needs no build step.
-import { register } from 'tsx/esm/api';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+// The installed `o1e` command: runs the compiled CLI in dist/ (`npm run build`, which `prepare`
+// runs on `npm ci`, `npm install` from git and `npm pack`). In a checkout, `npm run o1e -- ...`
+// runs the TypeScript source through tsx instead, with no build.
+import { main } from '../dist/cli/main.js';
 
-register();
-const here = dirname(fileURLToPath(import.meta.url));
-const { main } = await import(join(here, '..', 'src', 'cli', 'main.ts'));
 process.exitCode = await main(process.argv.slice(2));

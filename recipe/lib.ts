@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Embedder, EmbedderConfig } from '../src/backends/embedder.js';
+import type { DocumentInput, Embedder, EmbedderConfig, EmbeddingResult, QueryInput } from '../src/backends/embedder.js';
+import { documentText as plainDocumentText, queryText } from '../src/backends/inputs.js';
 import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt } from '../src/backends/thinker.js';
 import { loadBeir, writeBeirQrels, writeCorpus, writeQueries } from '../src/data/beir.js';
 import type { Document, Qrels, Query, Run } from '../src/data/types.js';
@@ -163,6 +164,7 @@ export function plainPromptText(prompt: ThinkerPrompt): string {
 export class WindowedBatchingThinker implements Thinker {
   readonly backend: string;
   readonly model: string;
+  readonly identity: string;
   private queue: { prompt: string; options: GenerateOptions; resolve: (value: string[][]) => void; reject: (error: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
@@ -174,6 +176,7 @@ export class WindowedBatchingThinker implements Thinker {
   ) {
     this.backend = inner.backend;
     this.model = inner.model;
+    this.identity = `${inner.identity}:window${settings.contextTokens}`;
   }
 
   /** The prompt text the model sees: the last `contextTokens` tokens of the plain prompt. */
@@ -229,15 +232,28 @@ export class WindowedBatchingThinker implements Thinker {
  */
 export class MeanPoolingEmbedder implements Embedder {
   readonly backend = 'engine';
+  readonly identity: string;
 
-  constructor(readonly model: string, private readonly decoder: DecoderModel, private readonly maxLength: number) {}
+  constructor(readonly model: string, private readonly decoder: DecoderModel, private readonly maxLength: number) {
+    this.identity = `recipe-mean:${model}:${maxLength}`;
+  }
 
   async dimension(): Promise<number> {
     return this.decoder.config.hiddenSize;
   }
 
-  embed(texts: readonly string[]): Promise<Float32Array[]> {
-    return this.decoder.embed([...texts], { pooling: 'mean', normalize: true, maxLength: this.maxLength, addBos: true });
+  embedQueries(queries: readonly QueryInput[]): Promise<EmbeddingResult> {
+    return this.embedTexts(queries.map((query) => queryText(query)));
+  }
+
+  embedDocuments(documents: readonly DocumentInput[]): Promise<EmbeddingResult> {
+    return this.embedTexts(documents.map((document) => plainDocumentText(document)));
+  }
+
+  private async embedTexts(texts: string[]): Promise<EmbeddingResult> {
+    const vectors = await this.decoder.embed(texts, { pooling: 'mean', normalize: true, maxLength: this.maxLength, addBos: true });
+    const tokens = texts.reduce((sum, text) => sum + Math.min(this.maxLength, this.decoder.tokenizer.encode(text, { addBos: true }).length), 0);
+    return { vectors, usage: { tokens } };
   }
 
   config(): EmbedderConfig {

@@ -47,6 +47,8 @@ import { buildTrainingRecords, fuseRuns, judgedQueryIds, MeanPoolingEmbedder, RE
 const runProcess = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'datasets');
+// o1e from the TypeScript source (tsx, a dev dependency), like the tests: bin/o1e.js runs dist/, which needs a build.
+const O1E = ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'cli', 'main.ts')];
 const DATASETS = ['scifact', 'nfcorpus'] as const;
 const RETRIEVERS = ['bm25', 'dense', 'o1', 'fused'] as const;
 const SEED = 0;
@@ -301,7 +303,7 @@ async function main(): Promise<void> {
   await mkdir(evalDir, { recursive: true });
   const cli = async (args: string[]): Promise<string> => {
     log(`[recipe]   o1e ${args.join(' ')}`);
-    const { stdout } = await runProcess(process.execPath, [join(ROOT, 'bin', 'o1e.js'), ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await runProcess(process.execPath, [...O1E, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   };
   const thinkingArgs = (dataset: string): string[] => [
@@ -370,7 +372,7 @@ async function main(): Promise<void> {
     const source = smoke ? join(work, 'smoke-beir', 'scifact') : join(SHARED, REPRODUCTION_SLICE.dataset);
     const split = smoke ? 'train' : REPRODUCTION_SLICE.split;
     await writeBeirSlice(source, split, sliceDir, REPRODUCTION_SLICE);
-    const args = [join(ROOT, 'bin', 'o1e.js'), 'eval', '--data', sliceDir, '--split', split, '--retriever', 'o1', '--model', out, '--max-new-tokens', String(settings.eval.maxNewTokens), '--json'];
+    const args = [...O1E, 'eval', '--data', sliceDir, '--split', split, '--retriever', 'o1', '--model', out, '--max-new-tokens', String(settings.eval.maxNewTokens), '--json'];
     const { stdout } = await runProcess(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
     await writeFileAtomic(sliceFile, stdout);
   });

@@ -31,6 +31,11 @@ export const ERROR_CODES = {
   UNKNOWN_BACKEND: 'a thinker or embedder backend name is not registered',
   HTTP_ERROR: 'a remote server answered with an error, timed out or could not be reached (after retries)',
   GENERATION_FAILED: 'a model produced no usable output',
+  CANCELLED: 'the work was cancelled through its AbortSignal',
+  MISSING_THOUGHT: 'a thoughts file has no thoughts for a query',
+  // indexes and vector stores
+  INDEX_MISMATCH: 'an index was built with another model, dimension, retriever or format version',
+  STORE_ERROR: 'a vector store (a file, usearch or a database) failed',
   // O1 model
   MISSING_SPECIAL_TOKENS: 'a tokenizer lacks the O1 tokens (<query>, </query>, <thought>, <emb>) or an EOS: not an O1 Embedder model',
 } as const;

@@ -118,15 +118,40 @@ describe('OpenAI-compatible HTTP client', () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       inFlight -= 1;
       const input = body.input as string[];
-      json(response, 200, { data: input.map((text, index) => ({ index, embedding: [text.length, index, 1] })).reverse() });
+      json(response, 200, { data: input.map((text, index) => ({ index, embedding: [text.length, index, 1] })).reverse(), usage: { prompt_tokens: 2, total_tokens: 2 } });
     });
-    const embedder = new OpenAiEmbedder({ backend: 'openai', baseUrl: url, model: 'e', concurrency: 2, batchSize: 1 });
+    const embedder = new OpenAiEmbedder({ backend: 'openai', baseUrl: url, model: 'e', concurrency: 2, batchSize: 1, normalize: false });
     const texts = ['a', 'bb', 'ccc', 'dddd', 'eeeee', 'ffffff'];
-    const vectors = await embedder.embed(texts);
+    const { vectors, usage } = await embedder.embedDocuments(texts);
     assert.equal(requests.length, 6);
     assert.equal(peak, 2);
     assert.deepEqual(vectors.map((vector) => vector[0]), [1, 2, 3, 4, 5, 6], 'vectors in input order');
+    assert.equal(usage.tokens, 12, 'usage summed over the batches');
     assert.equal(await embedder.dimension(), 3);
+  });
+
+  test('embedder: query and document prefixes and fields, thoughts appended, base64 decoded, normalised, usage from the server', async () => {
+    const { url, requests } = await scriptedServer((_request, body, _count, response) => {
+      const input = body.input as string[];
+      // [3, 4] (norm 5) as base64 little-endian float32, one per input.
+      const embedding = Buffer.from(new Float32Array([3, 4]).buffer).toString('base64');
+      json(response, 200, { data: input.map((_, index) => ({ index, embedding })), usage: { prompt_tokens: 7 * input.length, total_tokens: 7 * input.length } });
+    });
+    const embedder = new OpenAiEmbedder({
+      backend: 'openai', baseUrl: url, model: 'e5', encodingFormat: 'base64', queryPrefix: 'query: ', documentPrefix: 'passage: ',
+      queryFields: { input_type: 'query' }, documentFields: { input_type: 'document' },
+    });
+    const queries = await embedder.embedQueries(['tides', { text: 'tides', thought: 'The moon.' }]);
+    const documents = await embedder.embedDocuments([{ title: 'Tides', text: 'The moon pulls.' }, 'Untitled.']);
+    assert.deepEqual(requests[0].body, { input_type: 'query', model: 'e5', input: ['query: tides', 'query: tides The moon.'], encoding_format: 'base64' });
+    assert.deepEqual(requests[1].body, { input_type: 'document', model: 'e5', input: ['passage: Tides The moon pulls.', 'passage: Untitled.'], encoding_format: 'base64' });
+    for (const vector of [...queries.vectors, ...documents.vectors]) assert.deepEqual([...vector].map((value) => Math.round(value * 1e6) / 1e6), [0.6, 0.8]);
+    assert.deepEqual(queries.usage, { tokens: 14 });
+    assert.deepEqual(documents.usage, { tokens: 14 });
+    assert.deepEqual(embedder.config().queryFields, { input_type: 'query' });
+    const raw = new OpenAiEmbedder({ backend: 'openai', baseUrl: url, model: 'e5', encodingFormat: 'base64', normalize: false });
+    assert.deepEqual([...(await raw.embedDocuments(['x'])).vectors[0]], [3, 4], 'normalize: false keeps the server\'s vector');
+    assert.notEqual(raw.identity, embedder.identity, 'prefixes and fields are part of the identity');
   });
 
   test('choices are topped up from servers that ignore n; seeds advance', async () => {
@@ -152,8 +177,9 @@ describe('OpenAI-compatible HTTP client', () => {
 
 describe('backend registries and configs', () => {
   test('built-in names, unknown backends and settings are O1Errors naming the field', async () => {
-    assert.deepEqual(thinkerBackends().filter((name) => name !== 'engine'), ['llama-cpp', 'openai']);
-    assert.deepEqual(embedderBackends().filter((name) => name !== 'engine'), ['llama-cpp', 'openai']);
+    assert.deepEqual(thinkerBackends(), ['engine', 'file', 'llama-cpp', 'openai']);
+    // Other embedders (use-lite) may register too; these are always there.
+    for (const name of ['engine', 'llama-cpp', 'openai']) assert.ok(embedderBackends().includes(name), name);
     await assert.rejects(createThinker({ backend: 'nope' }), (error: unknown) => error instanceof O1Error && error.code === 'UNKNOWN_BACKEND');
     await assert.rejects(createThinker({ backend: 'openai', model: 'm', tempreature: 1 }), (error: unknown) => error instanceof O1Error && error.location.field === 'tempreature');
     await assert.rejects(createEmbedder({ backend: 'openai', model: 'm', batchSize: 0 }), (error: unknown) => error instanceof O1Error && error.location.field === 'batchSize');
@@ -165,13 +191,16 @@ describe('backend registries and configs', () => {
   });
 
   test('a registered backend plays both roles', async () => {
-    const shared = { model: 'twin', backend: 'twin-test', config: () => ({ backend: 'twin-test' }), close: async () => undefined };
+    const shared = { model: 'twin', backend: 'twin-test', identity: 'twin-test:1', config: () => ({ backend: 'twin-test' }), close: async () => undefined };
+    const embed = async (inputs: readonly unknown[]) => ({ vectors: inputs.map(() => new Float32Array([1, 0])), usage: { tokens: inputs.length } });
     registerBackend('twin-test', {
       thinker: () => ({ ...shared, generate: async (prompts) => prompts.map(() => ['thought']) }),
-      embedder: () => ({ ...shared, dimension: async () => 2, embed: async (texts) => texts.map(() => new Float32Array([1, 0])) }),
+      embedder: () => ({ ...shared, dimension: async () => 2, embedQueries: embed, embedDocuments: embed }),
     });
     assert.deepEqual(await (await createThinker({ backend: 'twin-test' })).generate(['x']), [['thought']]);
-    assert.equal(await (await createEmbedder({ backend: 'twin-test' })).dimension(), 2);
+    const embedder = await createEmbedder({ backend: 'twin-test' });
+    assert.equal(await embedder.dimension(), 2);
+    assert.deepEqual((await embedder.embedQueries(['q'])).usage, { tokens: 1 });
   });
 
   test('loadJsonConfig reads inline JSON and files, with clear errors', async () => {

@@ -62,6 +62,78 @@ test('queries: duplicate ids and missing text name file and line', async () => {
   await rejectsAt(collect(readQueries(path)), 'MISSING_FIELD', path, 1);
 });
 
+test('corpus and queries: NaN/Infinity inside metadata (as Python writes them) read as null, one warning per file with the count', async () => {
+  const directory = await scratch();
+  const path = join(directory, 'corpus.jsonl');
+  await writeFile(
+    path,
+    [
+      '{"_id":"a","text":"NaN and Infinity in text stay text","metadata":{"x":NaN,"y":[1,-Infinity,Infinity],"label":"NaN","nested":{"z":NaN}}}',
+      '{"_id":"b","text":"clean","metadata":{"x":1.5}}',
+      '{"_id":"c","text":"escaped \\"NaN\\" quote","metadata":NaN}',
+      '',
+    ].join('\n'),
+  );
+  const warnings: string[] = [];
+  assert.deepEqual(await collect(readCorpus(path, { onWarning: (message) => warnings.push(message) })), [
+    { id: 'a', title: '', text: 'NaN and Infinity in text stay text', metadata: { x: null, y: [1, null, null], label: 'NaN', nested: { z: null } } },
+    { id: 'b', title: '', text: 'clean', metadata: { x: 1.5 } },
+    { id: 'c', title: '', text: 'escaped "NaN" quote' },
+  ]);
+  assert.equal(warnings.length, 1, 'one warning for the whole file');
+  assert.match(warnings[0]!, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 5 NaN/Infinity value`));
+
+  const queries = join(directory, 'queries.jsonl');
+  await writeFile(queries, '{"_id":"q1","text":"t","metadata":{"score":NaN}}\n{"_id":"q2","text":"u","metadata":{"score":-Infinity}}\n');
+  const queryWarnings: string[] = [];
+  assert.deepEqual(await collect(readQueries(queries, { onWarning: (message) => queryWarnings.push(message) })), [
+    { id: 'q1', text: 't', metadata: { score: null } },
+    { id: 'q2', text: 'u', metadata: { score: null } },
+  ]);
+  assert.equal(queryWarnings.length, 1);
+  assert.match(queryWarnings[0]!, /: 2 NaN\/Infinity value/);
+
+  // Clean files warn about nothing.
+  const none: string[] = [];
+  await writeFile(path, '{"_id":"a","text":"x","metadata":{"k":"Infinity"}}\n');
+  await collect(readCorpus(path, { onWarning: (message) => none.push(message) }));
+  assert.deepEqual(none, []);
+});
+
+test('corpus and queries: NaN/Infinity outside metadata stay MALFORMED_JSON naming file, line and field', async () => {
+  const directory = await scratch();
+  const path = join(directory, 'corpus.jsonl');
+  const cases: [string, string | undefined][] = [
+    ['{"_id":"a","text":"x","score":NaN}', 'score'],
+    ['{"_id":"a","text":"x","extra":[1,Infinity],"metadata":{"y":NaN}}', 'extra[1]'],
+    ['{"_id":"a","text":"x","metadata":{},"k":-Infinity}', 'k'],
+    ['{"_id":"a","text":"x","metadata":{"y":NaNx}}', undefined],
+    ['{"_id":"a","text":"x","metadata":{"y":nan}}', undefined],
+  ];
+  for (const [line, field] of cases) {
+    await writeFile(path, `{"_id":"ok","text":"fine","metadata":{"y":NaN}}\n${line}\n`);
+    const warnings: string[] = [];
+    await rejectsAt(collect(readCorpus(path, { onWarning: (message) => warnings.push(message) })), 'MALFORMED_JSON', path, 2);
+    await assert.rejects(collect(readCorpus(path, { onWarning: () => undefined })), (error: unknown) => error instanceof O1Error && error.location.field === field);
+  }
+  const queries = join(directory, 'queries.jsonl');
+  await writeFile(queries, '{"_id":NaN,"text":"t"}\n');
+  await rejectsAt(collect(readQueries(queries, { quiet: true })), 'MALFORMED_JSON', queries, 1);
+});
+
+test('loadBeir passes the NaN warning to its onWarning', async () => {
+  const directory = await scratch();
+  await mkdir(join(directory, 'qrels'));
+  await writeFile(join(directory, 'corpus.jsonl'), '{"_id":"d1","text":"one","metadata":{"year":NaN}}\n');
+  await writeFile(join(directory, 'queries.jsonl'), '{"_id":"q1","text":"one?"}\n');
+  await writeBeirQrels(join(directory, 'qrels', 'test.tsv'), new Map([['q1', new Map([['d1', 1]])]]));
+  const warnings: string[] = [];
+  const split = await loadBeir(directory, 'test', { quiet: true, onWarning: (message) => warnings.push(message) });
+  assert.deepEqual(split.corpus[0]!.metadata, { year: null });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /corpus\.jsonl: 1 NaN\/Infinity value/);
+});
+
 test('qrels: header skipped, integer relevance required, duplicate pairs rejected', async () => {
   const directory = await scratch();
   const path = join(directory, 'test.tsv');

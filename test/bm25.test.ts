@@ -33,14 +33,19 @@ test('SmallFloat.intToByte4: exact below 24, 4 significant bits above', () => {
 test('BM25 scores match the formula with decoded lengths', async () => {
   const bm25 = new Bm25Retriever();
   await bm25.index(corpus, { quiet: true });
-  assert.deepEqual(bm25.statistics(), { documentCount: 3, termCount: 43, totalTermCount: 46, postingCount: 45 });
+  assert.deepEqual(bm25.indexStatistics(), { documentCount: 3, termCount: 43, totalTermCount: 46, postingCount: 45 });
+  const statistics = bm25.statistics();
+  assert.equal(statistics.documents, 3);
+  assert.equal(statistics.termCount, 43, 'statistics() carries the index counts too');
+  assert.equal(statistics.thoughts, undefined, 'no thinker, no thought counts');
   // N = 3, df(appl) = 2, avgdl = 46 / 3; d1: tf 2, length 3; d3: tf 1, length 41 stored as 40.
   const k1 = 0.9;
   const b = 0.4;
   const idf = Math.log(1 + (3 - 2 + 0.5) / (2 + 0.5)); // ln 1.6 = 0.470004
   const averageLength = 46 / 3;
   const score = (tf: number, length: number): number => idf * tf / (tf + k1 * (1 - b + b * length / averageLength));
-  const hits = bm25.search('apples', { hits: 10 });
+  const hits = await bm25.search('apples', { hits: 10 });
+  assert.deepEqual(bm25.rank('apples', undefined, { hits: 10 }), hits, 'rank() is the synchronous ranking search() returns');
   assert.deepEqual(hits.map((hit) => hit.id), ['d1', 'd3']);
   assert.ok(Math.abs(hits[0].score - score(2, 3)) < 1e-6, `${hits[0].score} vs ${score(2, 3)}`); // 0.360101
   assert.ok(Math.abs(hits[1].score - score(1, 40)) < 1e-6, `${hits[1].score} vs ${score(1, 40)}`); // 0.189585
@@ -48,26 +53,26 @@ test('BM25 scores match the formula with decoded lengths', async () => {
   assert.equal(hits[0].score, Math.fround(hits[0].score), 'scores are float32 values');
 
   // Each query occurrence is a clause: "apple apple" scores twice "apple".
-  const twice = bm25.search('apple apple', { hits: 10 });
+  const twice = await bm25.search('apple apple', { hits: 10 });
   assert.equal(twice[0].score, 2 * hits[0].score);
   // Scores of several terms add up; unknown terms and stop words add nothing.
-  const both = bm25.search('the apple banana durian', { hits: 10 });
-  const banana = bm25.search('banana', { hits: 10 });
+  const both = await bm25.search('the apple banana durian', { hits: 10 });
+  const banana = await bm25.search('banana', { hits: 10 });
   const bananaD1 = banana.find((hit) => hit.id === 'd1')!.score;
   assert.equal(both[0].id, 'd1');
   assert.equal(both[0].score, Math.fround(hits[0].score + bananaD1));
-  assert.deepEqual(bm25.search('durian the', { hits: 10 }), []);
-  assert.deepEqual(bm25.search('banana', { hits: 1 }).length, 1);
+  assert.deepEqual(await bm25.search('durian the', { hits: 10 }), []);
+  assert.deepEqual((await bm25.search('banana', { hits: 1 })).length, 1);
 });
 
 test('removeQuery drops the document whose id is the query id', async () => {
   const bm25 = new Bm25Retriever();
   await bm25.index(corpus, { quiet: true });
   const query = { id: 'd1', text: 'apple' };
-  assert.deepEqual(bm25.search(query).map((hit) => hit.id), ['d1', 'd3']);
-  assert.deepEqual(bm25.search(query, { removeQuery: true }).map((hit) => hit.id), ['d3']);
-  assert.deepEqual(bm25.search(query, { removeQuery: true, hits: 1 }).map((hit) => hit.id), ['d3']);
-  assert.deepEqual(bm25.search(query, { removeQuery: true }), bm25.search(query, { removeQuery: true }), 'scratch state is reset');
+  assert.deepEqual((await bm25.search(query)).map((hit) => hit.id), ['d1', 'd3']);
+  assert.deepEqual((await bm25.search(query, { removeQuery: true })).map((hit) => hit.id), ['d3']);
+  assert.deepEqual((await bm25.search(query, { removeQuery: true, hits: 1 })).map((hit) => hit.id), ['d3']);
+  assert.deepEqual(await bm25.search(query, { removeQuery: true }), await bm25.search(query, { removeQuery: true }), 'scratch state is reset');
   const run = await searchAll(bm25, [query, { id: 'q2', text: 'cherry' }], { removeQuery: true });
   assert.deepEqual([...run.get('d1')!.keys()], ['d3']);
   assert.deepEqual([...run.get('q2')!.keys()], ['d2']);
@@ -76,11 +81,11 @@ test('removeQuery drops the document whose id is the query id', async () => {
 test('ties: ids ascending with strictly decreasing float32 scores, as Anserini', async () => {
   const bm25 = new Bm25Retriever();
   await bm25.index([{ id: 'b', title: '', text: 'same words' }, { id: 'c', title: '', text: 'same words' }, { id: 'a', title: '', text: 'same words' }], { quiet: true });
-  const adjusted = bm25.search('words');
+  const adjusted = await bm25.search('words');
   assert.deepEqual(adjusted.map((hit) => hit.id), ['a', 'b', 'c']);
   assert.ok(adjusted[0].score > adjusted[1].score && adjusted[1].score > adjusted[2].score);
   assert.ok(adjusted.every((hit) => hit.score === Math.fround(hit.score)));
-  const raw = bm25.search('words', { adjustTies: false });
+  const raw = await bm25.search('words', { adjustTies: false });
   assert.deepEqual(raw.map((hit) => hit.id), ['b', 'c', 'a'], 'Lucene order: index order');
   assert.equal(raw[0].score, adjusted[0].score);
   assert.equal(raw[2].score, raw[0].score);
@@ -103,8 +108,8 @@ test('save and load round trip; truncated and damaged files are CORRUPT_INDEX', 
     await bm25.save(path);
     const loaded = await Bm25Retriever.load(path);
     assert.deepEqual(loaded.config(), { retriever: 'bm25', k1: 1.2, b: 0.75, analyzer: 'english' });
-    assert.deepEqual(loaded.statistics(), bm25.statistics());
-    for (const text of ['apple', 'banana cherry', 'q7 apple']) assert.deepEqual(loaded.search(text), bm25.search(text));
+    assert.deepEqual(loaded.indexStatistics(), bm25.indexStatistics());
+    for (const text of ['apple', 'banana cherry', 'q7 apple']) assert.deepEqual(await loaded.search(text), await bm25.search(text));
 
     const size = (await stat(path)).size;
     const truncated = join(directory, 'truncated.bm25');
@@ -135,5 +140,6 @@ test('registry builds bm25 from a JSON config', async () => {
   assert.throws(() => createRetriever({ retriever: 'bm25', k1: -1 }), isO1Error('BAD_ARGUMENT'));
   assert.throws(() => createRetriever({ retriever: 'bm25', b: 2 }), isO1Error('BAD_ARGUMENT'));
   assert.throws(() => createRetriever({ retriever: 'bm25', k3: 1 }), isO1Error('BAD_ARGUMENT'));
-  assert.throws(() => new Bm25Retriever().search('x'), isO1Error('BAD_ARGUMENT'));
+  await assert.rejects(new Bm25Retriever().search('x'), isO1Error('BAD_ARGUMENT'));
+  assert.throws(() => new Bm25Retriever().rank('x', undefined), isO1Error('BAD_ARGUMENT'));
 });

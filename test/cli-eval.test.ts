@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeBeirQrels, writeCorpus, writeQueries } from '../src/data/beir.js';
+import { O1E } from './helpers/cli.js';
 import { sharedPath, sharedTestOptions } from './helpers/shared.js';
 
 const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', 'bin', 'o1e.js');
 
 async function tinyBeir(): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'o1e-cli-'));
@@ -34,7 +34,7 @@ async function tinyBeir(): Promise<string> {
 test('o1e eval --json prints one JSON object with trec_eval-named metrics, and writes the run', async () => {
   const directory = await tinyBeir();
   const runFile = join(directory, 'bm25.run');
-  const { stdout } = await run(process.execPath, [BIN, 'eval', '--data', directory, '--retriever', 'bm25', '--run', runFile, '--json']);
+  const { stdout } = await run(process.execPath, [...O1E, 'eval', '--data', directory, '--retriever', 'bm25', '--run', runFile, '--json']);
   const lines = stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   const report = JSON.parse(lines[0]!);
@@ -49,17 +49,17 @@ test('o1e eval --json prints one JSON object with trec_eval-named metrics, and w
 });
 
 test('o1e eval: bad arguments and missing files exit non-zero with a message naming the problem', async () => {
-  await assert.rejects(run(process.execPath, [BIN, 'eval', '--data', '/nonexistent/beir']), (error: { code: number; stderr: string }) => {
+  await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', '/nonexistent/beir']), (error: { code: number; stderr: string }) => {
     assert.equal(error.code, 1);
     assert.match(error.stderr, /MISSING_FILE: \/nonexistent\/beir\/qrels\/test\.tsv/);
     return true;
   });
-  await assert.rejects(run(process.execPath, [BIN, 'eval', '--data', '.', '--retriever', 'nope']), /UNKNOWN_RETRIEVER/);
-  await assert.rejects(run(process.execPath, [BIN, 'eval', '--data', '.', '--hits', 'ten']), /--hits must be an integer/);
+  await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', '.', '--retriever', 'nope']), /UNKNOWN_RETRIEVER/);
+  await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', '.', '--hits', 'ten']), /--hits must be an integer/);
 });
 
 test('o1e eval on SciFact test reproduces Anserini BM25 flat (the README command)', sharedTestOptions('datasets', 'scifact'), async () => {
-  const { stdout } = await run(process.execPath, [BIN, 'eval', '--data', sharedPath('datasets', 'scifact'), '--split', 'test', '--retriever', 'bm25', '--json']);
+  const { stdout } = await run(process.execPath, [...O1E, 'eval', '--data', sharedPath('datasets', 'scifact'), '--split', 'test', '--retriever', 'bm25', '--json']);
   const report = JSON.parse(stdout);
   assert.ok(Math.abs(report.metrics.ndcg_cut_10 - 0.6789) <= 0.003, `nDCG@10 ${report.metrics.ndcg_cut_10}`);
   assert.ok(Math.abs(report.metrics.recall_100 - 0.9253) <= 0.005, `R@100 ${report.metrics.recall_100}`);

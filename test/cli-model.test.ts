@@ -3,21 +3,20 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readGgufHeader } from '../src/model/formats/gguf.js';
 import { saveHuggingFaceModel } from '../src/model/formats/safetensors.js';
+import { O1E } from './helpers/cli.js';
 import { sharedPath, sharedTestOptions } from './helpers/shared.js';
 import { randomDecoder, tinyBpeTokenizer, tinyQwen2Config } from './helpers/tiny-models.js';
 
 const run = promisify(execFile);
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'o1e.js');
 const STORY_START = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
 
 async function o1e(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' }, maxBuffer: 64 * 1024 * 1024 });
+  return run(process.execPath, [...O1E, ...args], { env: { ...process.env, CI: 'true' }, maxBuffer: 64 * 1024 * 1024 });
 }
 
 let directory: string;

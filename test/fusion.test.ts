@@ -35,7 +35,13 @@ test('normalised score fusion: min-max per ranking, weighted sum, missing = 0', 
 
 test('FusedRetriever runs its members and fuses per query; the registry builds it from JSON', async () => {
   const fixed = (name: string, hits: Hit[]): Retriever => ({
-    name, async index() {}, search: () => hits, config: () => ({ retriever: name }),
+    name,
+    async index() {},
+    search: async () => hits,
+    searchMany: async (queries) => new Map(queries.map((query) => [query.id, hits])),
+    config: () => ({ retriever: name }),
+    statistics: () => ({ documents: 4, timings: { searchMs: 1 } }),
+    dispose: async () => {},
   });
   const fused = new FusedRetriever([fixed('one', sparse), fixed('two', dense)], { fusion: 'rrf' });
   const queries: Query[] = [{ id: 'q1', text: 'x' }, { id: 'q2', text: 'y' }];
@@ -43,6 +49,10 @@ test('FusedRetriever runs its members and fuses per query; the registry builds i
   assert.deepEqual(results.get('q1')?.map((hit) => hit.id), ['a', 'c', 'b']);
   assert.deepEqual(await fused.search('x', { hits: 3 }), results.get('q2'));
   assert.deepEqual(fused.config(), { retriever: 'fused', fusion: 'rrf', k: 60, retrievers: [{ retriever: 'one' }, { retriever: 'two' }] });
+  // Statistics: the members' timings summed, documents the largest member's.
+  const statistics = fused.statistics();
+  assert.equal(statistics.documents, 4);
+  assert.equal(statistics.timings.searchMs, 2);
   const built = createRetriever({ retriever: 'fused', fusion: 'score', retrievers: [{ retriever: 'bm25' }, { retriever: 'o1', model: 'models/o1', thoughts: 5 }] });
   assert.deepEqual(built.config(), {
     retriever: 'fused', fusion: 'score', k: 60,
@@ -50,5 +60,5 @@ test('FusedRetriever runs its members and fuses per query; the registry builds i
   });
   assert.throws(() => createRetriever({ retriever: 'fused', retrievers: [{ retriever: 'bm25' }] }), /at least two/);
   assert.throws(() => createRetriever({ retriever: 'o1', model: 'm', thougths: 3 }), /unknown setting\(s\): thougths/);
-  assert.throws(() => createRetriever({ retriever: 'dense' }), /'model' must be a non-empty string/);
+  assert.throws(() => createRetriever({ retriever: 'dense' }), /a dense retriever needs an "embedder" config or a "model" path/);
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadBeir } from '../src/data/beir.js';
 import type { Hit } from '../src/data/types.js';
+import { acquireEngineModel } from '../src/backends/engine/runtime.js';
 import { O1Model } from '../src/o1/model.js';
 import { FusedRetriever, fuseRankings } from '../src/retrieval/fusion/fused-retriever.js';
 import { O1Retriever } from '../src/retrieval/o1/o1-retriever.js';
@@ -36,8 +37,10 @@ describe('O1 retriever end to end on a tiny BEIR folder', () => {
     try {
       await first.index(corpus, { quiet: true });
       results = await first.searchMany(queries, { hits: 3, removeQuery: true });
-      assert.deepEqual(first.thoughtStatistics, { generatedQueries: 3, cachedQueries: 0 });
-      assert.ok(first.timings.thinkMs >= 0 && first.timings.embedDocumentsMs >= 0);
+      const statistics = first.statistics();
+      assert.deepEqual(statistics.thoughts, { generatedQueries: 3, cachedQueries: 0 });
+      assert.equal(statistics.documents, 5);
+      assert.ok(statistics.timings.thinkMs >= 0 && statistics.timings.embedDocumentsMs >= 0);
       for (const query of queries) {
         const hits = results.get(query.id) ?? [];
         assert.equal(hits.length, 3);
@@ -55,31 +58,34 @@ describe('O1 retriever end to end on a tiny BEIR folder', () => {
     }
     assert.equal((await readFile(cachePath, 'utf8')).trim().split('\n').length, 3);
     // A re-run reads the thoughts from the file and generates nothing; the ranking is the same.
-    const second = new O1Retriever({ model: modelPath, ...SETTINGS, thoughtCache: cachePath }, model);
+    // The engine backend shares one loaded copy per (path, threads): this lease is the copy the
+    // second retriever thinks with, so its generate calls can be counted.
+    const lease = await acquireEngineModel(modelPath, 1);
+    const second = new O1Retriever({ model: modelPath, ...SETTINGS, thoughtCache: cachePath });
     try {
       await second.index(corpus, { quiet: true });
-      const calls = model.stats.generateCalls;
+      const calls = lease.model.o1!.stats.generateCalls;
       const again = await second.searchMany(queries, { hits: 3, removeQuery: true });
-      assert.equal(model.stats.generateCalls, calls, 'no generate call on a cache hit');
-      assert.deepEqual(second.thoughtStatistics, { generatedQueries: 0, cachedQueries: 3 });
+      assert.equal(lease.model.o1!.stats.generateCalls, calls, 'no generate call on a cache hit');
+      assert.deepEqual(second.statistics().thoughts, { generatedQueries: 0, cachedQueries: 3 });
       assert.deepEqual(again, results);
     } finally {
       await second.dispose();
+      await lease.release();
       await model.dispose();
     }
   });
 
   test('fused bm25 + o1 (rrf) equals fusing the two rankings by hand, and keeps the thoughts', async () => {
     const { corpus, queries } = await loadBeir(directory, 'test', { quiet: true });
-    const model = await O1Model.load(modelPath, { threads: 1 });
     const bm25 = new Bm25Retriever();
-    const o1 = new O1Retriever({ model: modelPath, ...SETTINGS }, model);
+    const o1 = new O1Retriever({ model: modelPath, ...SETTINGS });
     const fused = new FusedRetriever([bm25, o1], { fusion: 'rrf' });
     try {
       await fused.index(corpus, { quiet: true });
       const results = await fused.searchMany(queries, { hits: 4, removeQuery: true });
       for (const query of queries) {
-        const expected = fuseRankings([bm25.search(query, { hits: 1000, removeQuery: true }), await o1.search(query, { hits: 1000, removeQuery: true })], { hits: 4 });
+        const expected = fuseRankings([await bm25.search(query, { hits: 1000, removeQuery: true }), await o1.search(query, { hits: 1000, removeQuery: true })], { hits: 4 });
         assert.deepEqual(results.get(query.id), expected);
         assert.ok((results.get(query.id) ?? []).every((hit) => hit.thoughts?.length === 2));
       }
@@ -87,7 +93,6 @@ describe('O1 retriever end to end on a tiny BEIR folder', () => {
       assert.equal(results.get('q1')?.length, 4);
     } finally {
       await fused.dispose();
-      await model.dispose();
     }
   });
 });

@@ -15,11 +15,11 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { REPRODUCTION_SLICE, writeBeirSlice } from '../recipe/lib.js';
+import { O1E } from './helpers/cli.js';
 import { sharedPath } from './helpers/shared.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
-const BIN = join(ROOT, 'bin', 'o1e.js');
 const MODEL = join(ROOT, 'models', 'o1-small');
 const RESULTS = join(MODEL, 'results.json');
 const SCIFACT = sharedPath('datasets', 'scifact');
@@ -31,7 +31,7 @@ function skipReason(): string | undefined {
 }
 
 async function evalO1(data: string, maxNewTokens: number): Promise<Record<string, number>> {
-  const args = [BIN, 'eval', '--data', data, '--split', 'test', '--retriever', 'o1', '--model', MODEL, '--max-new-tokens', String(maxNewTokens), '--json'];
+  const args = [...O1E, 'eval', '--data', data, '--split', 'test', '--retriever', 'o1', '--model', MODEL, '--max-new-tokens', String(maxNewTokens), '--json'];
   const { stdout } = await run(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout).metrics;
 }

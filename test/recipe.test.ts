@@ -65,6 +65,7 @@ test('WindowedBatchingThinker: prompts cut to the last N tokens, concurrent requ
   const inner: Thinker = {
     backend: 'fake',
     model: 'fake',
+    identity: 'fake:1',
     async generate(prompts: readonly ThinkerPrompt[], options: GenerateOptions = {}) {
       calls.push({ prompts: prompts.map((prompt) => plainPromptText(prompt)), options });
       return prompts.map((prompt) => [`echo:${plainPromptText(prompt).length}`]);
@@ -81,6 +82,7 @@ test('WindowedBatchingThinker: prompts cut to the last N tokens, concurrent requ
   assert.deepEqual(answers, [[['echo:2']], [['echo:2']], [['echo:2']], [['echo:2']]]);
   assert.deepEqual(calls.map((call) => call.prompts.length), [3, 1]); // a full batch, then the rest after the idle timer
   assert.ok(calls.every((call) => call.options.seed === 5 && call.options.maxTokens === 8));
+  assert.equal(thinker.identity, 'fake:1:window4', 'the window is part of what decides the text');
   await thinker.close();
 });
 

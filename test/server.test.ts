@@ -9,6 +9,7 @@ import type { Embedder } from '../src/backends/embedder.js';
 import type { Thinker } from '../src/backends/thinker.js';
 import { createEmbedder, createThinker } from '../src/backends/registry.js';
 import { startOpenAiServer, type RunningServer } from '../src/server/openai-server.js';
+import { O1E } from './helpers/cli.js';
 import { sharedTestOptions } from './helpers/shared.js';
 import { STORIES_PARTS, writeStoriesGguf } from './helpers/stories-gguf.js';
 
@@ -70,9 +71,11 @@ describe('our OpenAI-compatible server over stories260K (node-llama-cpp)', share
   test('embeddings round trip: dimension, order, normalised, same as in-process', async () => {
     const client = await createEmbedder({ backend: 'openai', baseUrl: server.url, model: embedder.model, apiKey: 'local-key', batchSize: 2 });
     const texts = ['Tom and his dog', 'Lily loved the park', 'a red ball'];
-    const remote = await client.embed(texts);
-    const local = await embedder.embed(texts);
+    const { vectors: remote, usage } = await client.embedDocuments(texts);
+    const { vectors: local, usage: localUsage } = await embedder.embedDocuments(texts);
     assert.equal(await client.dimension(), 64);
+    assert.equal(usage.tokens, localUsage.tokens, 'the server reports the tokens it embedded');
+    assert.ok(usage.tokens > 0);
     assert.equal(remote.length, 3);
     remote.forEach((vector, index) => {
       assert.equal(vector.length, 64);
@@ -107,7 +110,7 @@ describe('our OpenAI-compatible server over stories260K (node-llama-cpp)', share
   });
 
   test('o1e serve: a real process serving a llama-cpp thinker, stopped by SIGTERM', async () => {
-    const child = spawn(process.execPath, ['bin/o1e.js', 'serve', '--port', '0', '--quiet', '--thinker', JSON.stringify({ backend: 'llama-cpp', model: modelPath, threads: 1, contextSize: 256 })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...O1E, 'serve', '--port', '0', '--quiet', '--thinker', JSON.stringify({ backend: 'llama-cpp', model: modelPath, threads: 1, contextSize: 256 })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     const lines = createInterface({ input: child.stdout });

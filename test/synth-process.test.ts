@@ -16,6 +16,7 @@ import { startOpenAiServer, type RunningServer } from '../src/server/openai-serv
 import { cosine } from '../src/synth/committee.js';
 import { Bm25Okapi, bm25Tokenize } from '../src/synth/bm25-okapi.js';
 import { softVote } from '../src/synth/voting.js';
+import { O1E } from './helpers/cli.js';
 import { sharedTestOptions } from './helpers/shared.js';
 import { STORIES_PARTS, writeStoriesGguf } from './helpers/stories-gguf.js';
 
@@ -44,7 +45,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 function o1e(args: string[]): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ['bin/o1e.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...O1E, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => { stdout += chunk; });
@@ -153,7 +154,7 @@ describe('o1e synth as real processes against a real local model server', shared
       const candidates: string[] = record.all_thought;
       const bm25 = new Bm25Okapi(candidates.map(bm25Tokenize)).getScores(bm25Tokenize(record.pos[0]));
       assert.deepEqual(record.model2scores.bm25, bm25);
-      const [positive, ...vectors] = await embedder.embed([record.pos[0], ...candidates]);
+      const [positive, ...vectors] = (await embedder.embedDocuments([record.pos[0], ...candidates])).vectors;
       record.model2scores.stories.forEach((score: number, candidate: number) => assert.ok(Math.abs(score - 100 * cosine(positive, vectors[candidate])) < 1e-3));
       assert.equal(record.thought, candidates[softVote([bm25, record.model2scores.stories]).winner]);
     }

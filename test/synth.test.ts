@@ -212,6 +212,7 @@ describe('journal', () => {
 class ScriptedThinker implements Thinker {
   readonly backend = 'scripted';
   readonly model = 'scripted';
+  readonly identity = 'scripted';
   readonly prompts: ChatMessage[][] = [];
   readonly options: GenerateOptions[] = [];
   constructor(private readonly empty: (query: string, call: number) => boolean = () => false, private readonly failAfter = Infinity) {}

@@ -100,6 +100,8 @@ registerBackend('llama-cpp', {
   thinker: async (config) => (await import('./llama-cpp/thinker.js')).LlamaCppThinker.create(config),
   embedder: async (config) => (await import('./llama-cpp/embedder.js')).LlamaCppEmbedder.create(config),
 });
+// Thoughts written earlier, looked up in a JSONL file.
+registerThinker('file', async (config) => (await import('./file/thinker.js')).FileThinker.create(config));
 // The O1 model (and any decoder) on this project's engine; loaded on first use, as ONNX Runtime is.
 registerBackend('engine', {
   thinker: async (config) => (await import('./engine/thinker.js')).EngineThinker.create(config),

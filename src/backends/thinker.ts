@@ -43,14 +43,35 @@ export interface ThinkerConfig {
   [setting: string]: unknown;
 }
 
+/** A query to think about: its text, and its id when it has one (the `file` thinker matches by id). */
+export interface ThinkerQuery {
+  id?: string;
+  text: string;
+}
+
 export interface Thinker {
   /** Registry name of the backend, e.g. `openai`. */
   readonly backend: string;
   /** The model's name, as servers report it (`/v1/models`). */
   readonly model: string;
   /**
+   * A stable identity of what decides the text (weights or server + model), for the thought
+   * cache; sampling settings and prompts are added to the cache key by the caller.
+   */
+  readonly identity: string;
+  /**
+   * Native thinking, for backends that think about a query without a prompt of ours: the O1
+   * model (`<query>q</query><thought>`) and the `file` backend (thoughts written earlier).
+   * result[q][i] is thought i of query q. Backends without it are prompted through
+   * {@link Thinker.generate} (src/thinking/ builds the prompt).
+   */
+  think?(queries: readonly ThinkerQuery[], options?: GenerateOptions): Promise<string[][]>;
+  /** True when thoughts depend on the query's id, not only its text (the `file` backend). */
+  readonly keyedById?: boolean;
+  /**
    * Generates `n` completions for every prompt: result[p][i] is completion i of prompt p.
-   * Rejects with an O1Error when the backend fails (after its retries).
+   * Rejects with an O1Error when the backend fails (after its retries); backends that only
+   * think (the `file` backend) reject with UNSUPPORTED_OP.
    */
   generate(prompts: readonly ThinkerPrompt[], options?: GenerateOptions): Promise<string[][]>;
   /** The config that recreates this thinker (secrets left out). */

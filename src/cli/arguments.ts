@@ -14,6 +14,48 @@ export function parseInteger(text: string, option: string, minimum = Number.MIN_
   return value;
 }
 
+/**
+ * Parses a command-line number (finite; `minimum` inclusive), with a typed error naming the
+ * option; undefined stays undefined, for options without a default.
+ *
+ * @example
+ * parseNumber('0.7', 'temperature', 0) // 0.7
+ * parseNumber(values['top-p'], 'top-p') // number | undefined
+ */
+export function parseNumber(text: string, option: string, minimum?: number): number;
+export function parseNumber(text: string | undefined, option: string, minimum?: number): number | undefined;
+export function parseNumber(text: string | undefined, option: string, minimum = -Infinity): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new O1Error('BAD_ARGUMENT', `--${option} must be a number, got '${text}'`, { field: option });
+  if (value < minimum) throw new O1Error('BAD_ARGUMENT', `--${option} must be at least ${minimum}, got ${value}`, { field: option });
+  return value;
+}
+
+/**
+ * Refuses positional arguments, for commands that take options only (`hint` is appended to the
+ * message, e.g. where the text should go instead).
+ *
+ * @example
+ * rejectPositionals(positionals, ' (the prompt goes in --prompt)')
+ */
+export function rejectPositionals(positionals: readonly string[], hint = ''): void {
+  if (positionals.length > 0) throw new O1Error('BAD_ARGUMENT', `unexpected argument '${positionals[0]}'${hint}`);
+}
+
+/**
+ * The synopsis of a usage text: its lines up to the first blank one (`usage: o1e VERB ...` and
+ * its continuation lines), for error messages that should not repeat every option.
+ *
+ * @example
+ * usageSynopsis('usage: o1e train --config FILE\n\nTrains.\n') // 'usage: o1e train --config FILE'
+ */
+export function usageSynopsis(usage: string): string {
+  const lines = usage.split('\n');
+  const end = lines.findIndex((line) => line.trim() === '');
+  return lines.slice(0, end === -1 ? lines.length : end).join('\n');
+}
+
 /** The option table of a command, as `node:util` parseArgs takes it. */
 export type OptionTable = NonNullable<ParseArgsConfig['options']>;
 
@@ -22,7 +64,9 @@ export type ParsedCommandLine<T extends OptionTable> = ReturnType<typeof parseAr
 
 /**
  * Parses a command's arguments strictly (unknown options are errors; positionals allowed) and
- * turns parse failures into a BAD_ARGUMENT O1Error that carries the command's usage text.
+ * turns parse failures into a BAD_ARGUMENT O1Error that carries the command's usage text (which
+ * `o1e`'s main prints once, as a synopsis, after the one-line error). Every command parses
+ * through this, so an unknown option is never a TypeError with a stack.
  *
  * @example
  * const { values, positionals } = parseCommandLine(argv, { out: { type: 'string' } }, USAGE)

@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { trecEvalCommand } from './commands/trec-eval.js';
 import { serveCommand } from './commands/serve.js';
@@ -7,9 +8,11 @@ import { convertCommand } from './commands/convert.js';
 import { generateCommand } from './commands/generate.js';
 import { embedCommand } from './commands/embed.js';
 import { trainCommand } from './commands/train.js';
+import { reportCommand } from './commands/report.js';
 
 /** Every `o1e` verb. Adding a command: one file in `commands/`, one line here. */
 export const COMMANDS: Command[] = [
+  demoCommand,
   evalCommand,
   trecEvalCommand,
   serveCommand,
@@ -18,4 +21,5 @@ export const COMMANDS: Command[] = [
   generateCommand,
   embedCommand,
   trainCommand,
+  reportCommand,
 ];

@@ -20,17 +20,128 @@ export interface LoadBeirOptions {
   onWarning?: (message: string) => void;
 }
 
-function parseJsonLine(text: string, file: string, line: number): Record<string, unknown> {
+/** Options for {@link readCorpus} and {@link readQueries}. */
+export interface ReadJsonlOptions {
+  /** No warnings on stderr. Default false. */
+  quiet?: boolean;
+  /** Receives warnings (NaN/Infinity read as null in metadata). Default: stderr unless quiet. */
+  onWarning?: (message: string) => void;
+}
+
+/** The non-finite number literals Python's `json` writes (`allow_nan=True`, its default). */
+const NON_FINITE_TOKENS = ['-Infinity', 'Infinity', 'NaN'] as const;
+
+/**
+ * Stands in for a non-finite literal so JSON.parse can read the line: a string no real data
+ * holds (a NUL and a per-process nonce), numbered to map each occurrence back to its token.
+ */
+const SENTINEL_NONCE = `o1e-non-finite-${Math.random().toString(36).slice(2)}-`;
+/** The sentinel's start as JSON.parse returns it (a NUL character, then the nonce)... */
+const SENTINEL_PREFIX = `\u0000${SENTINEL_NONCE}`;
+/** ...and as written into JSON text, where a NUL must be escaped. */
+const SENTINEL_PREFIX_JSON = `\\u0000${SENTINEL_NONCE}`;
+
+function isIdentifierCharacter(character: string | undefined): boolean {
+  return character !== undefined && /[A-Za-z0-9_$]/.test(character);
+}
+
+/**
+ * `text` with every bare NaN, Infinity and -Infinity outside string literals replaced by a
+ * numbered sentinel string; `tokens[k]` is the literal sentinel k replaced. Strings are skipped
+ * with their escapes, so `"NaN"` and `"a \"NaN\""` stay as they are.
+ */
+function replaceNonFiniteTokens(text: string): { text: string; tokens: string[] } {
+  const tokens: string[] = [];
+  let output = '';
+  let copiedUpTo = 0;
+  for (let index = 0; index < text.length; index++) {
+    const character = text[index];
+    if (character === '"') {
+      for (index++; index < text.length && text[index] !== '"'; index++) if (text[index] === '\\') index++;
+      continue;
+    }
+    if (character !== 'N' && character !== 'I' && character !== '-') continue;
+    const token = NON_FINITE_TOKENS.find((candidate) => text.startsWith(candidate, index));
+    if (token === undefined || isIdentifierCharacter(text[index - 1]) || isIdentifierCharacter(text[index + token.length])) continue;
+    output += `${text.slice(copiedUpTo, index)}"${SENTINEL_PREFIX_JSON}${tokens.length}"`;
+    tokens.push(token);
+    index += token.length - 1;
+    copiedUpTo = index + 1;
+  }
+  return { text: output + text.slice(copiedUpTo), tokens };
+}
+
+/**
+ * Replaces the sentinels under `value` by null in place, calling `found(path, token)` for each;
+ * returns the value (a sentinel itself becomes null).
+ */
+function restoreNonFinite(value: unknown, path: string, tokens: readonly string[], found: (path: string, token: string) => void): unknown {
+  if (typeof value === 'string') {
+    if (!value.startsWith(SENTINEL_PREFIX)) return value;
+    found(path, tokens[Number(value.slice(SENTINEL_PREFIX.length))] ?? 'NaN');
+    return null;
+  }
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) value[index] = restoreNonFinite(value[index], `${path}[${index}]`, tokens, found);
+  } else if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = restoreNonFinite(record[key], path === '' ? key : `${path}.${key}`, tokens, found);
+  }
+  return value;
+}
+
+/**
+ * Parses one JSONL line into an object. Python's `json` writes NaN, Infinity and -Infinity,
+ * which JSON (and JSON.parse) forbid: inside `metadata` they are read as null and counted (the
+ * caller warns once per file); anywhere else the line is MALFORMED_JSON naming file, line and
+ * field. Only lines JSON.parse refuses take the slower tolerant path.
+ */
+function parseJsonLine(text: string, file: string, line: number): { record: Record<string, unknown>; nonFinite: number } {
   let value: unknown;
+  let nonFinite = 0;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new O1Error('MALFORMED_JSON', `malformed JSON: ${(error as Error).message}`, { file, line }, { cause: error });
+    const malformed = () => new O1Error('MALFORMED_JSON', `malformed JSON: ${(error as Error).message}`, { file, line }, { cause: error });
+    const replaced = replaceNonFiniteTokens(text);
+    if (replaced.tokens.length === 0) throw malformed();
+    try {
+      value = JSON.parse(replaced.text);
+    } catch {
+      throw malformed();
+    }
+    restoreNonFinite(value, '', replaced.tokens, (path, token) => {
+      if (path !== 'metadata' && !path.startsWith('metadata.') && !path.startsWith('metadata[')) {
+        throw new O1Error('MALFORMED_JSON', `${token} is not JSON (accepted only inside metadata, as null)`, { file, line, field: path === '' ? undefined : path });
+      }
+      nonFinite += 1;
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new O1Error('MALFORMED_JSON', 'a line must hold one JSON object', { file, line });
   }
-  return value as Record<string, unknown>;
+  return { record: value as Record<string, unknown>, nonFinite };
+}
+
+/** The warning sink of a reader: `onWarning`, else stderr unless quiet. */
+function warningSink(options: ReadJsonlOptions): (message: string) => void {
+  return options.onWarning ?? ((message: string) => { if (!options.quiet) process.stderr.write(`warning: ${message}\n`); });
+}
+
+/** Parses a file's JSONL lines (blank ones skipped), then warns once about NaN/Infinity in metadata. */
+async function* readJsonObjects(path: string, options: ReadJsonlOptions): AsyncGenerator<{ record: Record<string, unknown>; line: number }> {
+  let nonFinite = 0;
+  try {
+    for await (const { text, line } of readLines(path)) {
+      if (text.trim().length === 0) continue;
+      const parsed = parseJsonLine(text, path, line);
+      nonFinite += parsed.nonFinite;
+      yield { record: parsed.record, line };
+    }
+  } finally {
+    // In `finally`, so a consumer that stops early still hears about the values it read.
+    if (nonFinite > 0) warningSink(options)(`${path}: ${nonFinite} NaN/Infinity value(s) in metadata read as null (JSON has no such numbers; Python's json writes them)`);
+  }
 }
 
 function requireString(record: Record<string, unknown>, field: string, file: string, line: number): string {
@@ -54,16 +165,16 @@ function optionalMetadata(record: Record<string, unknown>): Record<string, unkno
 /**
  * Streams a BEIR `corpus.jsonl`: one `{"_id", "title"?, "text", "metadata"?}` per line. Blank
  * lines are skipped. Errors name the file and line: malformed JSON, a missing `_id` or `text`,
- * a duplicate `_id` (ids are remembered, documents are not, so memory stays bounded).
+ * a duplicate `_id` (ids are remembered, documents are not, so memory stays bounded). NaN,
+ * Infinity and -Infinity (written by Python's json) are read as null inside `metadata`, with
+ * one warning per file giving their count, and refused anywhere else.
  *
  * @example
  * for await (const document of readCorpus('scifact/corpus.jsonl')) console.log(document.id)
  */
-export async function* readCorpus(path: string): AsyncGenerator<Document> {
+export async function* readCorpus(path: string, options: ReadJsonlOptions = {}): AsyncGenerator<Document> {
   const seen = new Set<string>();
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim().length === 0) continue;
-    const record = parseJsonLine(text, path, line);
+  for await (const { record, line } of readJsonObjects(path, options)) {
     const id = requireString(record, '_id', path, line);
     const body = requireString(record, 'text', path, line);
     const title = record.title === undefined || record.title === null ? '' : record.title;
@@ -77,16 +188,14 @@ export async function* readCorpus(path: string): AsyncGenerator<Document> {
 
 /**
  * Streams a BEIR `queries.jsonl`: one `{"_id", "text", "metadata"?}` per line, with the same
- * checks as {@link readCorpus}.
+ * checks (and the same NaN/Infinity handling in `metadata`) as {@link readCorpus}.
  *
  * @example
  * for await (const query of readQueries('scifact/queries.jsonl')) console.log(query.text)
  */
-export async function* readQueries(path: string): AsyncGenerator<Query> {
+export async function* readQueries(path: string, options: ReadJsonlOptions = {}): AsyncGenerator<Query> {
   const seen = new Set<string>();
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim().length === 0) continue;
-    const record = parseJsonLine(text, path, line);
+  for await (const { record, line } of readJsonObjects(path, options)) {
     const id = requireString(record, '_id', path, line);
     const body = requireString(record, 'text', path, line);
     if (seen.has(id)) throw new O1Error('DUPLICATE_ID', `query id '${id}' appears twice`, { file: path, line, field: '_id' });
@@ -139,20 +248,20 @@ export async function readBeirQrels(path: string): Promise<Qrels> {
  * const { corpus, queries, qrels } = await loadBeir('../shared/datasets/scifact', 'test')
  */
 export async function loadBeir(directory: string, split = 'test', options: LoadBeirOptions = {}): Promise<BeirSplit> {
-  const warn = options.onWarning ?? ((message: string) => { if (!options.quiet) process.stderr.write(`warning: ${message}\n`); });
+  const warn = warningSink(options);
   const qrelsPath = join(directory, 'qrels', `${split}.tsv`);
   const qrels = await readBeirQrels(qrelsPath);
   const progress = new Progress({ label: 'loading corpus', unit: 'docs', quiet: options.quiet ?? false });
   const corpus: Document[] = [];
   const documentIds = new Set<string>();
-  for await (const document of readCorpus(join(directory, 'corpus.jsonl'))) {
+  for await (const document of readCorpus(join(directory, 'corpus.jsonl'), { onWarning: warn })) {
     corpus.push(document);
     documentIds.add(document.id);
     progress.tick();
   }
   progress.finish();
   const queries: Query[] = [];
-  for await (const query of readQueries(join(directory, 'queries.jsonl'))) {
+  for await (const query of readQueries(join(directory, 'queries.jsonl'), { onWarning: warn })) {
     if (qrels.has(query.id)) queries.push(query);
   }
   let unknownDocuments = 0;

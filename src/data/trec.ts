@@ -7,7 +7,7 @@ import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { O1Error } from '../errors.js';
-import { rankHits } from '../evaluation/ranking.js';
+import { rankHits } from './ranking.js';
 import type { Qrels, Run } from './types.js';
 
 const WHITESPACE = /\s+/;

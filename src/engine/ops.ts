@@ -6,7 +6,6 @@
  */
 import { O1Error } from '../errors.js';
 import { hostArray, Tensor, type DType, type Graph } from './graph.js';
-import type { RopeStyle } from '../model/types.js';
 
 /** A tensor or a plain number (turned into a scalar constant of the other operand's dtype). */
 export type Operand = Tensor | number;
@@ -786,6 +785,13 @@ export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
 
 // ---------------------------------------------------------------------------------------------
 // RoPE and attention
+
+/**
+ * How RoPE pairs dimensions. `half`: Hugging Face (dims i and i + d/2). `adjacent`: llama2.c and
+ * llama.cpp's Llama graph (dims 2i and 2i+1). Hugging Face checkpoints are `half`; converting to
+ * GGUF permutes Q/K rows so llama.cpp's `adjacent` rotation gives the same result.
+ */
+export type RopeStyle = 'half' | 'adjacent';
 
 function rotate(x: Tensor, style: RopeStyle): Tensor {
   const graph = x.graph;

@@ -4,6 +4,7 @@
  * accumulation over micro-batches.
  */
 import { O1Error } from '../errors.js';
+import { sumOfSquares } from '../util/vectors.js';
 
 /** Options for {@link AdamW}. */
 export interface AdamWOptions {
@@ -164,24 +165,6 @@ export function globalNorm(gradients: Iterable<Float32Array>): number {
   let sum = 0;
   for (const gradient of gradients) sum += sumOfSquares(gradient);
   return Math.sqrt(sum);
-}
-
-function sumOfSquares(values: Float32Array): number {
-  // Four accumulators: fewer dependent adds per iteration.
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  const length = values.length;
-  let index = 0;
-  for (; index + 3 < length; index += 4) {
-    a += values[index] * values[index];
-    b += values[index + 1] * values[index + 1];
-    c += values[index + 2] * values[index + 2];
-    d += values[index + 3] * values[index + 3];
-  }
-  for (; index < length; index++) a += values[index] * values[index];
-  return a + b + c + d;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type QueryRelevance,
 } from './measures.js';
 import { getEvaluationPreset, type EvaluationPresetName } from './presets.js';
-import { compareIdsBytewise, rankDocuments } from './ranking.js';
+import { compareIdsBytewise, rankDocuments } from '../data/ranking.js';
 
 /**
  * A measure with its own `-M` and/or `-l`, so one call can compute e.g. nDCG@10 on the full

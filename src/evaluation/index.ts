@@ -11,5 +11,6 @@ export {
   type QueryRelevance,
 } from './measures.js';
 export { EVALUATION_PRESETS, getEvaluationPreset, type EvaluationPreset, type EvaluationPresetName } from './presets.js';
-export { compareIdsBytewise, rankDocuments, rankHits, type RankedList } from './ranking.js';
+// The trec_eval order lives with the run files it orders (data); re-exported here for evaluation users.
+export { compareIdsBytewise, rankDocuments, rankHits, type RankedList } from '../data/ranking.js';
 export { formatTrecEvalOutput, formatTrecLine, formatTrecValue } from './format.js';

@@ -18,8 +18,9 @@ import type { DecoderConfig, DecoderWeights } from '../model/types.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { buildEmbeddingGraph, buildGenerationStepGraph, MASKED_BIAS } from './graphs.js';
 import { loadModelFiles, type LoadModelFilesOptions, type ModelSource } from './load.js';
-import { l2NormalizeInPlace, type Pooling } from './pooling.js';
+import type { Pooling } from './pooling.js';
 import { checkSamplingOptions, sampleToken, SeededRandom, type SamplingOptions } from './sampling.js';
+import { l2NormalizeInPlace } from '../util/vectors.js';
 
 /** Default KV-cache capacity buckets; beyond the last, capacities double. */
 export const DEFAULT_CACHE_BUCKETS: readonly number[] = [32, 64, 128, 256, 512];

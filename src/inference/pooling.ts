@@ -4,6 +4,9 @@
  */
 import { O1Error } from '../errors.js';
 
+// L2 normalisation and cosine similarity live in util/vectors; re-exported for pooling's users.
+export { cosineSimilarity, l2NormalizeInPlace } from '../util/vectors.js';
+
 /** How a sequence's hidden states become one vector. */
 export type Pooling = 'last' | 'mean';
 
@@ -43,21 +46,6 @@ export function poolHiddenStates(hidden: ArrayLike<number>, attentionMask: reado
 }
 
 /**
- * Divides a vector by its L2 norm in place (x / max(‖x‖, 1e-12), as torch's normalize) and
- * returns it.
- *
- * @example
- * l2NormalizeInPlace(new Float32Array([3, 4])) // Float32Array [0.6, 0.8]
- */
-export function l2NormalizeInPlace(vector: Float32Array): Float32Array {
-  let sum = 0;
-  for (let index = 0; index < vector.length; index++) sum += vector[index] * vector[index];
-  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
-  for (let index = 0; index < vector.length; index++) vector[index] *= scale;
-  return vector;
-}
-
-/**
  * The plain mean of vectors, NOT re-normalised (O1 Embedder's query vector: the mean of the
  * normalised embeddings of n query + thought sequences).
  *
@@ -70,17 +58,4 @@ export function meanVector(vectors: readonly Float32Array[]): Float32Array {
   for (const vector of vectors) for (let index = 0; index < result.length; index++) result[index] += vector[index];
   for (let index = 0; index < result.length; index++) result[index] /= vectors.length;
   return result;
-}
-
-/** Cosine similarity of two vectors (0 when either is zero). */
-export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let index = 0; index < a.length; index++) {
-    dot += a[index] * b[index];
-    normA += a[index] * a[index];
-    normB += b[index] * b[index];
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
 }

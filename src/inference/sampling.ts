@@ -3,7 +3,10 @@
  * seeded generator, applied in Hugging Face's order (temperature first, then top-p).
  */
 import { SeededRandom } from '../util/random.js';
+import { argmax } from '../util/vectors.js';
 import { O1Error } from '../errors.js';
+
+export { argmax } from '../util/vectors.js';
 
 /** How to pick the next token. */
 export interface SamplingOptions {
@@ -26,26 +29,6 @@ export function checkSamplingOptions(options: SamplingOptions): void {
   const topP = options.topP ?? DEFAULT_SAMPLING.topP;
   if (!(Number.isFinite(temperature) && temperature >= 0)) throw new O1Error('BAD_ARGUMENT', `temperature must be >= 0, got ${temperature}`, { field: 'temperature' });
   if (!(topP > 0 && topP <= 1)) throw new O1Error('BAD_ARGUMENT', `top-p must be in (0, 1], got ${topP}`, { field: 'topP' });
-}
-
-/**
- * Index of the largest value in `logits[offset, offset + length)`, relative to `offset` (ties:
- * the lowest index).
- *
- * @example
- * argmax(new Float32Array([0.1, 3, 3, -1])) // 1
- */
-export function argmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let index = 0; index < length; index++) {
-    const value = logits[offset + index];
-    if (value > bestValue) {
-      bestValue = value;
-      best = index;
-    }
-  }
-  return best;
 }
 
 /**

@@ -1,14 +1,10 @@
 /** Spec types for decoder models, shared by loaders, exporters, the engine graph and inference. */
+// RopeStyle belongs to the engine's RoPE op (the engine sits below the model folder).
+import type { RopeStyle } from '../engine/ops.js';
 
 /** Architecture family. Qwen2 differs from Llama by q/k/v biases (and usually tied embeddings). */
 export type Architecture = 'llama' | 'qwen2';
 
-/**
- * How RoPE pairs dimensions. `half`: Hugging Face (dims i and i + d/2). `adjacent`: llama2.c and
- * llama.cpp's Llama graph (dims 2i and 2i+1). Hugging Face checkpoints are `half`; converting to
- * GGUF permutes Q/K rows so llama.cpp's `adjacent` rotation gives the same result.
- */
-export type RopeStyle = 'half' | 'adjacent';
 
 /** A decoder's hyper-parameters, named after Hugging Face `config.json` fields. */
 export interface DecoderConfig {

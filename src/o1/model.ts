@@ -18,10 +18,11 @@ import { l2NormalizeInPlace } from '../inference/pooling.js';
 import { writeGguf } from '../model/formats/gguf.js';
 import { saveHuggingFaceModel } from '../model/formats/safetensors.js';
 import { addSpecialTokens } from '../model/special-tokens.js';
+import { modelIdentity } from '../util/model-identity.js';
 import type { DecoderWeights } from '../model/types.js';
 import { HuggingFaceTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { cleanThought, documentIds, o1TokenIds, O1_LIMITS, O1_SPECIAL_TOKENS, queryPromptIds, querySequenceIds, type O1TokenIds } from './layout.js';
-import type { ThoughtCache, ThoughtKey } from './thought-cache.js';
+import type { ThoughtCache, ThoughtKey } from '../thinking/thought-cache.js';
 
 /** How the per-thought vectors of a query become one vector. */
 export type ThoughtAggregation = 'mean';
@@ -91,38 +92,8 @@ export interface O1ModelStats {
   cachedQueries: number;
 }
 
-/**
- * Whether a file in a model folder decides the model's outputs (weights, config, tokenizer), as
- * opposed to a model card or a results table written beside it.
- */
-export function isModelFile(name: string): boolean {
-  return /\.(safetensors|gguf|bin)$/.test(name) || name === 'config.json' || name === 'generation_config.json' ||
-    name === 'special_tokens_map.json' || name === 'added_tokens.json' || name.startsWith('tokenizer');
-}
-
-/**
- * A stable identity of a model on disk: the resolved path with the size and modification time of
- * the file, or of every model file directly inside the folder (hashed; see {@link isModelFile}:
- * a README or results.json written later does not change it). Cheap: no weights are read.
- *
- * @example
- * await modelIdentity('models/o1-qwen') // 'models/o1-qwen#3f9a...'
- */
-export async function modelIdentity(path: string): Promise<string> {
-  const absolute = resolve(path);
-  const info = await stat(absolute);
-  const parts: string[] = [];
-  if (info.isDirectory()) {
-    for (const name of (await readdir(absolute)).sort()) {
-      if (!isModelFile(name)) continue;
-      const file = await stat(join(absolute, name));
-      if (file.isFile()) parts.push(`${name}:${file.size}:${Math.round(file.mtimeMs)}`);
-    }
-  } else {
-    parts.push(`${info.size}:${Math.round(info.mtimeMs)}`);
-  }
-  return `${absolute}#${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16)}`;
-}
+// Moved to src/util (no heavy imports), so backends that do not load the engine can use them too.
+export { isModelFile, modelIdentity } from '../util/model-identity.js';
 
 /** A hash of weights and vocabulary, for models built in memory. */
 function weightsIdentity(weights: DecoderWeights, tokenizer: Tokenizer): string {

@@ -9,6 +9,9 @@ import { DenseRetriever } from './dense/dense-retriever.js';
 import { FusedRetriever } from './fusion/fused-retriever.js';
 import { O1Retriever } from './o1/o1-retriever.js';
 import type { Retriever, RetrieverConfig } from './retriever.js';
+import { Settings } from '../backends/settings.js';
+import { THINKING_DEFAULTS } from '../thinking/defaults.js';
+import { readThinkerConfig } from './thinking.js';
 
 /** Builds a retriever from its config; throws O1Error BAD_ARGUMENT on bad settings. */
 export type RetrieverFactory = (config: RetrieverConfig) => Retriever;
@@ -32,6 +35,9 @@ export function registerRetriever(name: string, factory: RetrieverFactory): void
  * const bm25 = createRetriever({ retriever: 'bm25', k1: 0.9, b: 0.4 });
  */
 export function createRetriever(config: RetrieverConfig): Retriever {
+  if (typeof config !== 'object' || config === null || typeof config.retriever !== 'string') {
+    throw new O1Error('BAD_ARGUMENT', 'a retriever config needs a "retriever" name, e.g. {"retriever":"bm25"}', { field: 'retriever' });
+  }
   const factory = factories.get(config.retriever);
   if (factory === undefined) {
     throw new O1Error('UNKNOWN_RETRIEVER', `unknown retriever "${config.retriever}"; known: ${retrieverNames().join(', ')}`, { field: 'retriever' });
@@ -45,26 +51,37 @@ export function retrieverNames(): string[] {
 }
 
 registerRetriever('bm25', (config) => {
-  const { retriever: _name, k1, b, analyzer, ...unknown } = config;
-  const extra = Object.keys(unknown);
-  if (extra.length > 0) throw new O1Error('BAD_ARGUMENT', `unknown bm25 setting(s): ${extra.join(', ')}`, { field: extra[0] });
-  if (analyzer !== undefined && typeof analyzer !== 'string') throw new O1Error('BAD_ARGUMENT', 'analyzer must be a string', { field: 'analyzer' });
-  return new Bm25Retriever({ k1: k1 as number | undefined, b: b as number | undefined, analyzer });
+  const settings = new Settings(config, 'bm25 retriever');
+  settings.string('retriever');
+  const options = {
+    k1: settings.number('k1', 0.9, 0),
+    b: settings.number('b', 0.4, 0),
+    analyzer: settings.string('analyzer', 'english'),
+    thinker: readThinkerConfig(settings.take('thinker')),
+    queryWeight: settings.integer('queryWeight', THINKING_DEFAULTS.queryWeight, 1),
+    queryOnlyWeight: settings.number('queryOnlyWeight', THINKING_DEFAULTS.queryOnlyWeight, 0),
+  };
+  settings.rejectUnknown();
+  return new Bm25Retriever(options);
 });
 
 // Dense retrievers load their model (and ONNX Runtime) lazily, on index(); registering them is cheap.
 registerRetriever('dense', (config) => DenseRetriever.fromConfig(config));
 registerRetriever('o1', (config) => O1Retriever.fromConfig(config));
 registerRetriever('fused', (config) => {
-  const { retriever: _name, retrievers, fusion, k, weights, depth, ...unknown } = config;
-  const extra = Object.keys(unknown);
-  if (extra.length > 0) throw new O1Error('BAD_ARGUMENT', `unknown fused setting(s): ${extra.join(', ')}`, { field: extra[0] });
+  const settings = new Settings(config, 'fused retriever');
+  settings.string('retriever');
+  const retrievers = settings.take('retrievers');
   if (!Array.isArray(retrievers) || !retrievers.every((member) => typeof member === 'object' && member !== null && typeof member.retriever === 'string')) {
     throw new O1Error('BAD_ARGUMENT', 'fused needs "retrievers": a list of retriever configs, e.g. [{"retriever":"bm25"},{"retriever":"o1","model":"PATH"}]', { field: 'retrievers' });
   }
-  if (fusion !== undefined && fusion !== 'rrf' && fusion !== 'score') throw new O1Error('BAD_ARGUMENT', `fusion must be rrf or score, got ${JSON.stringify(fusion)}`, { field: 'fusion' });
-  if (k !== undefined && typeof k !== 'number') throw new O1Error('BAD_ARGUMENT', 'k must be a number', { field: 'k' });
-  if (weights !== undefined && !(Array.isArray(weights) && weights.every((weight) => typeof weight === 'number'))) throw new O1Error('BAD_ARGUMENT', 'weights must be a list of numbers', { field: 'weights' });
-  if (depth !== undefined && typeof depth !== 'number') throw new O1Error('BAD_ARGUMENT', 'depth must be a number', { field: 'depth' });
-  return new FusedRetriever((retrievers as RetrieverConfig[]).map((member) => createRetriever(member)), { fusion, k, weights, depth });
+  const options = {
+    fusion: settings.oneOf('fusion', ['rrf', 'score'] as const, 'rrf'),
+    k: settings.number('k', 60, 0),
+    weights: settings.optionalNumbers('weights'),
+    depth: settings.optionalInteger('depth', 1),
+    thinker: readThinkerConfig(settings.take('thinker')),
+  };
+  settings.rejectUnknown();
+  return new FusedRetriever((retrievers as RetrieverConfig[]).map((member) => createRetriever(member)), options);
 });

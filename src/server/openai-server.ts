@@ -151,7 +151,9 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
     if (body.dimensions !== undefined && body.dimensions !== (await embedder.dimension())) {
       throw new HttpProblem(400, `'dimensions' must be ${await embedder.dimension()} for this model (no truncation)`, 'dimensions');
     }
-    const vectors = await embedder.embed(texts as string[]);
+    const inputType = body.input_type ?? 'document';
+    if (inputType !== 'query' && inputType !== 'document') throw new HttpProblem(400, "'input_type' must be 'query' or 'document'", 'input_type');
+    const { vectors, usage } = inputType === 'query' ? await embedder.embedQueries(texts as string[]) : await embedder.embedDocuments(texts as string[]);
     stats.embeddedTexts += vectors.length;
     return {
       object: 'list', model: embedder.model,
@@ -159,6 +161,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions): Promise<R
         object: 'embedding', index,
         embedding: format === 'base64' ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector),
       })),
+      usage: { prompt_tokens: usage.tokens, total_tokens: usage.tokens },
     };
   }
 

@@ -7,8 +7,9 @@
 import { O1Error } from '../errors.js';
 import type { Embedder, EmbedderConfig } from '../backends/embedder.js';
 import { createEmbedder } from '../backends/registry.js';
+import { Settings } from '../backends/settings.js';
 import { Bm25Okapi, bm25Tokenize } from './bm25-okapi.js';
-import type { VotingMethod } from './voting.js';
+import { VOTING_METHODS, type VotingMethod } from './voting.js';
 
 /** One record's question to the committee. */
 export interface ScoringItem {
@@ -65,7 +66,8 @@ export class EmbedderMember implements CommitteeMember {
   async score(items: readonly ScoringItem[]): Promise<number[][]> {
     // One embed call for the whole batch, each distinct text once.
     const texts = [...new Set(items.flatMap(({ positive, candidates }) => [positive, ...candidates]))];
-    const vectors = await this.embedder.embed(texts);
+    // Candidates are pseudo-passages compared with a passage: both sides embed as documents.
+    const { vectors } = await this.embedder.embedDocuments(texts);
     const byText = new Map(texts.map((text, index) => [text, vectors[index]]));
     return items.map(({ positive, candidates }) => {
       const anchor = byText.get(positive) as Float32Array;
@@ -92,6 +94,41 @@ export function cosine(left: Float32Array, right: Float32Array): number {
   return leftNorm === 0 || rightNorm === 0 ? 0 : dot / Math.sqrt(leftNorm * rightNorm);
 }
 
+/** One member's validated config: every optional field resolved but `name` and the BM25 constants. */
+type MemberSpec =
+  | { type: 'bm25'; name?: string; weight: number; k1?: number; b?: number; epsilon?: number }
+  | { type: 'embedder'; name?: string; weight: number; embedder: EmbedderConfig };
+
+/**
+ * Validates a committee config through {@link Settings}: a non-empty `members` list, `voting`
+ * one of the methods, each member's fields typed, unknown keys refused; errors name the field
+ * (`members[1].weight`).
+ */
+function parseCommitteeConfig(config: CommitteeConfig): MemberSpec[] {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new O1Error('BAD_ARGUMENT', 'a committee config must be a JSON object');
+  const settings = new Settings(config, 'committee', { known: [] });
+  // Read here only to be checked; voteRecords' caller applies it.
+  settings.oneOf('voting', VOTING_METHODS, 'soft');
+  const memberSettings = settings.sections('members');
+  if (memberSettings.length === 0) settings.reject('members', 'a non-empty list of members ({"type":"bm25"} or {"embedder": {...}})');
+  settings.rejectUnknown();
+  return memberSettings.map((member): MemberSpec => {
+    const type = member.oneOf('type', ['bm25', 'embedder'] as const, 'embedder');
+    const name = member.optionalString('name');
+    const weight = member.number('weight', 1);
+    let spec: MemberSpec;
+    if (type === 'bm25') {
+      spec = { type, name, weight, k1: member.optionalNumber('k1', { minimum: 0 }), b: member.optionalNumber('b', { minimum: 0, maximum: 1 }), epsilon: member.optionalNumber('epsilon', { minimum: 0 }) };
+    } else {
+      const embedder = member.optionalObject('embedder');
+      if (embedder === undefined) member.reject('embedder', 'an embedder config object (or set "type": "bm25")');
+      spec = { type, name, weight, embedder: embedder as unknown as EmbedderConfig };
+    }
+    member.rejectUnknown();
+    return spec;
+  });
+}
+
 /**
  * Builds the members of a committee config (embedders through the backend registry).
  *
@@ -99,20 +136,16 @@ export function cosine(left: Float32Array, right: Float32Array): number {
  * const members = await createCommittee({ members: [{ type: 'bm25' }] });
  */
 export async function createCommittee(config: CommitteeConfig): Promise<CommitteeMember[]> {
-  if (!Array.isArray(config?.members) || config.members.length === 0) throw new O1Error('BAD_ARGUMENT', 'a committee needs a non-empty "members" array', { field: 'members' });
+  // The whole config is checked (every member, unknown keys) before any embedder is started.
+  const specs = parseCommitteeConfig(config);
   const members: CommitteeMember[] = [];
   try {
-    for (const [index, member] of config.members.entries()) {
-      const weight = member.weight ?? 1;
-      if (typeof weight !== 'number' || !Number.isFinite(weight)) throw new O1Error('BAD_ARGUMENT', `members[${index}].weight must be a number`, { field: `members[${index}].weight` });
-      if (member.type === 'bm25') {
-        const { name = 'bm25', k1, b, epsilon } = member;
-        members.push(new Bm25Member(name, { k1, b, epsilon }, weight));
-      } else if ((member.type === undefined || member.type === 'embedder') && typeof member.embedder === 'object' && member.embedder !== null) {
-        const embedder = await createEmbedder(member.embedder);
-        members.push(new EmbedderMember(member.name ?? embedder.model, embedder, weight));
+    for (const spec of specs) {
+      if (spec.type === 'bm25') {
+        members.push(new Bm25Member(spec.name ?? 'bm25', { k1: spec.k1, b: spec.b, epsilon: spec.epsilon }, spec.weight));
       } else {
-        throw new O1Error('BAD_ARGUMENT', `members[${index}] must be {"type":"bm25"} or {"embedder": {...}}`, { field: `members[${index}]` });
+        const embedder = await createEmbedder(spec.embedder);
+        members.push(new EmbedderMember(spec.name ?? embedder.model, embedder, spec.weight));
       }
     }
   } catch (error) {

@@ -2,6 +2,9 @@
  * Committee voting over candidate thoughts (o1-method.md §5.2). Input: one score list per member,
  * each with one score per candidate (higher is better).
  */
+import { argmax } from '../util/vectors.js';
+
+export { argmax } from '../util/vectors.js';
 
 /** Which rule picks the winner. `soft` is what the official code runs; `median` is its ablation. */
 export type VotingMethod = 'soft' | 'hard' | 'median';
@@ -27,18 +30,6 @@ export function softmax(scores: readonly number[]): number[] {
   const exponentials = scores.map((score) => Math.exp(score - maximum));
   const sum = exponentials.reduce((total, value) => total + value, 0);
   return exponentials.map((value) => value / sum);
-}
-
-/**
- * Index of the largest value; the first one on ties (numpy's argmax).
- *
- * @example
- * argmax([1, 3, 3]) // 1
- */
-export function argmax(values: readonly number[]): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++) if (values[index] > values[best]) best = index;
-  return best;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Building a {@link Tokenizer} from the vocabulary a GGUF file carries. */
 import { O1Error } from '../errors.js';
+import type { GgufMetadataValue } from '../util/gguf-container.js';
 import { BYTE_LEVEL_PRE_TOKENIZER, byteLevelBpeJson, HuggingFaceTokenizer, type AddedTokenJson, type TokenizerJson } from './huggingface.js';
 import { SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
 import { GGUF_TOKEN_TYPE, type GgufTokenizerMetadata, type Tokenizer } from './types.js';
@@ -72,4 +73,53 @@ export function ggufToTokenizerJson(metadata: GgufTokenizerMetadata): { tokenize
   };
   if (metadata.chatTemplate !== undefined) config.chat_template = metadata.chatTemplate;
   return { tokenizer, config };
+}
+
+/**
+ * The `tokenizer.ggml.*` metadata as a {@link GgufTokenizerMetadata} (undefined when absent).
+ *
+ * @example
+ * const vocabulary = tokenizerMetadataFromGguf((await readGgufHeader('model.gguf')).metadata)
+ */
+export function tokenizerMetadataFromGguf(metadata: Map<string, GgufMetadataValue>, file = 'model.gguf'): GgufTokenizerMetadata | undefined {
+  const model = metadata.get('tokenizer.ggml.model');
+  if (model === undefined) return undefined;
+  if (model !== 'llama' && model !== 'gpt2') {
+    throw new O1Error('CORRUPT_TOKENIZER', `tokenizer model ${String(model)} is not supported (llama, gpt2)`, { file, field: 'tokenizer.ggml.model' });
+  }
+  const tokens = metadata.get('tokenizer.ggml.tokens');
+  if (!Array.isArray(tokens) || !tokens.every((token) => typeof token === 'string')) {
+    throw new O1Error('CORRUPT_TOKENIZER', 'tokenizer.ggml.tokens is missing', { file, field: 'tokenizer.ggml.tokens' });
+  }
+  const numbers = (key: string) => {
+    const value = metadata.get(key);
+    return Array.isArray(value) ? value.map(Number) : undefined;
+  };
+  const id = (key: string) => {
+    const value = metadata.get(`tokenizer.ggml.${key}`);
+    return typeof value === 'number' ? value : undefined;
+  };
+  const flag = (key: string) => {
+    const value = metadata.get(`tokenizer.ggml.${key}`);
+    return typeof value === 'boolean' ? value : undefined;
+  };
+  const merges = metadata.get('tokenizer.ggml.merges');
+  const pre = metadata.get('tokenizer.ggml.pre');
+  const template = metadata.get('tokenizer.chat_template');
+  return {
+    model,
+    pre: typeof pre === 'string' ? pre : undefined,
+    tokens: tokens as string[],
+    scores: numbers('tokenizer.ggml.scores'),
+    tokenTypes: numbers('tokenizer.ggml.token_type') ?? tokens.map(() => GGUF_TOKEN_TYPE.normal),
+    merges: Array.isArray(merges) ? (merges as string[]) : undefined,
+    bosTokenId: id('bos_token_id'),
+    eosTokenId: id('eos_token_id'),
+    unknownTokenId: id('unknown_token_id'),
+    paddingTokenId: id('padding_token_id'),
+    addBosToken: flag('add_bos_token'),
+    addEosToken: flag('add_eos_token'),
+    addSpacePrefix: flag('add_space_prefix'),
+    chatTemplate: typeof template === 'string' ? template : undefined,
+  };
 }

@@ -2,8 +2,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { O1Error } from '../errors.js';
-import { readGgufHeader, tokenizerMetadataFromGguf } from '../model/formats/gguf.js';
-import { tokenizerFromGgufMetadata } from './gguf-tokenizer.js';
+import { readGgufHeader } from '../util/gguf-container.js';
+import { tokenizerFromGgufMetadata, tokenizerMetadataFromGguf } from './gguf-tokenizer.js';
 import { HuggingFaceTokenizer } from './huggingface.js';
 import { SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
 import type { Tokenizer } from './types.js';
@@ -16,7 +16,7 @@ export { SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
 export type { SentencePieceVocabulary } from './sentencepiece-bpe.js';
 export { trainByteLevelBpe, trainByteLevelBpeJson } from './bpe-trainer.js';
 export type { BpeTrainingOptions } from './bpe-trainer.js';
-export { tokenizerFromGgufMetadata, ggufToTokenizerJson } from './gguf-tokenizer.js';
+export { tokenizerFromGgufMetadata, tokenizerMetadataFromGguf, ggufToTokenizerJson } from './gguf-tokenizer.js';
 export { bytesToUnicode, toByteLevel, fromByteLevel } from './byte-level.js';
 
 /**

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { Settings, type NumberRange } from '../backends/settings.js';
 import { O1Error } from '../errors.js';
 import type { Architecture } from '../model/types.js';
 import { DEFAULT_LORA, LORA_TARGETS, type LoraOptions, type LoraTarget } from './lora.js';
@@ -101,81 +102,16 @@ export interface TrainingConfig {
 /** The default length buckets (padded lengths ORT sessions are compiled for). */
 export const DEFAULT_LENGTH_BUCKETS: readonly number[] = [16, 32, 48, 64, 96, 128, 192, 256, 320];
 
-type Json = Record<string, unknown>;
-
-class Reader {
-  constructor(
-    private readonly file: string,
-    private readonly object: Json,
-    private readonly prefix: string,
-  ) {}
-
-  private fail(key: string, message: string): never {
-    throw new O1Error('BAD_ARGUMENT', message, { file: this.file, field: `${this.prefix}${key}` });
-  }
-
-  checkKeys(allowed: readonly string[]): void {
-    for (const key of Object.keys(this.object)) if (!allowed.includes(key)) this.fail(key, `unknown key (allowed: ${allowed.join(', ')})`);
-  }
-
-  has(key: string): boolean {
-    return this.object[key] !== undefined && this.object[key] !== null;
-  }
-
-  number(key: string, fallback: number, check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
-    const value = this.object[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(key, `must be a number, got ${JSON.stringify(value)}`);
-    if (check.integer && !Number.isInteger(value)) this.fail(key, `must be an integer, got ${value}`);
-    if (check.min !== undefined && (check.exclusiveMin ? value <= check.min : value < check.min)) this.fail(key, `must be ${check.exclusiveMin ? '>' : '>='} ${check.min}, got ${value}`);
-    if (check.max !== undefined && value > check.max) this.fail(key, `must be <= ${check.max}, got ${value}`);
-    return value;
-  }
-
-  optionalNumber(key: string, check: { min?: number; integer?: boolean } = {}): number | null {
-    return this.has(key) ? this.number(key, 0, check) : null;
-  }
-
-  boolean(key: string, fallback: boolean): boolean {
-    const value = this.object[key] ?? fallback;
-    if (typeof value !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(value)}`);
-    return value;
-  }
-
-  choice<T extends string>(key: string, choices: readonly T[], fallback: T): T {
-    const value = this.object[key] ?? fallback;
-    if (typeof value !== 'string' || !choices.includes(value as T)) this.fail(key, `must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
-    return value as T;
-  }
-
-  path(key: string, base: string): string | undefined {
-    const value = this.object[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string' || value === '') this.fail(key, 'must be a non-empty path string');
-    return isAbsolute(value) ? value : resolve(base, value);
-  }
-
-  paths(key: string, base: string): string[] {
-    let value = this.object[key] ?? [];
-    if (typeof value === 'string') value = [value];
-    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' && item !== '')) this.fail(key, 'must be a path or an array of paths');
-    return (value as string[]).map((item) => (isAbsolute(item) ? item : resolve(base, item)));
-  }
-
-  section(key: string): Reader {
-    const value = this.object[key] ?? {};
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(key, 'must be an object');
-    return new Reader(this.file, value as Json, `${this.prefix}${key}.`);
-  }
-
-  raw(key: string): unknown {
-    return this.object[key];
-  }
-}
+/** The ranges most fields use: positive, a count (an integer >= 1), a fraction in [0, 1]. */
+const POSITIVE: NumberRange = { minimum: 0, exclusiveMinimum: true };
+const COUNT: NumberRange = { integer: true, minimum: 1 };
+const FRACTION: NumberRange = { minimum: 0, maximum: 1 };
 
 /**
  * Resolves a parsed config object: defaults filled in, values checked, paths made absolute
- * against `baseDirectory` (default the current folder). Errors are O1Error BAD_ARGUMENT naming
- * the file and the field.
+ * against `baseDirectory` (default the config file's folder, else the current folder). Errors
+ * are O1Error BAD_ARGUMENT naming the file and the dotted field (`optimizer.learningRate`);
+ * unknown keys are refused at every level.
  *
  * @example
  * const config = resolveTrainingConfig({ mode: 'pretrain', output: 'runs/pre', model: { init: {}, tokenizer: 'tok.json' }, data: { texts: ['corpus.jsonl'] } });
@@ -183,131 +119,134 @@ class Reader {
 export function resolveTrainingConfig(json: unknown, options: { file?: string; baseDirectory?: string } = {}): TrainingConfig {
   const file = options.file ?? '';
   const base = options.baseDirectory ?? (file === '' ? process.cwd() : dirname(file));
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new O1Error('BAD_ARGUMENT', 'a training config must be a JSON object', { file });
-  const root = new Reader(file, json as Json, '');
-  root.checkKeys([
+  const location = file === '' ? {} : { file };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new O1Error('BAD_ARGUMENT', 'a training config must be a JSON object', location);
+  const root = new Settings(json, 'training config', { ...location, known: [] });
+  // Keys are declared up front so a typo is reported before the "missing field" it causes.
+  root.allowOnly([
     'mode', 'seed', 'output', 'model', 'data', 'joint', 'pretrain', 'lora', 'freezeEmbeddings', 'optimizer', 'schedule', 'batchSize',
     'gradientAccumulation', 'epochs', 'maxSteps', 'lengthBuckets', 'checkpointEvery', 'keepCheckpoints', 'logEvery', 'saveDtype', 'threads',
   ]);
-  const mode = root.choice('mode', ['joint', 'contrastive', 'pretrain'] as const, 'joint');
-  const output = root.path('output', base);
-  if (output === undefined) throw new O1Error('BAD_ARGUMENT', 'output (the run folder) is required', { file, field: 'output' });
+  const absolute = (path: string): string => (isAbsolute(path) ? path : resolve(base, path));
+  const optionalPath = (settings: Settings, key: string): string | undefined => (settings.has(key) ? absolute(settings.string(key)) : undefined);
+  const paths = (settings: Settings, key: string): string[] => settings.strings(key, [], { single: true }).map(absolute);
 
-  const modelReader = root.section('model');
-  modelReader.checkKeys(['path', 'init', 'tokenizer']);
+  const mode = root.oneOf('mode', ['joint', 'contrastive', 'pretrain'] as const, 'joint');
+  const output = optionalPath(root, 'output');
+  if (output === undefined) throw new O1Error('BAD_ARGUMENT', 'output (the run folder) is required', { ...location, field: 'output' });
+
+  const modelSettings = root.section('model');
+  modelSettings.allowOnly(['path', 'init', 'tokenizer']);
   let model: ModelSettings;
-  const modelPath = modelReader.path('path', base);
-  const tokenizer = modelReader.path('tokenizer', base);
+  const modelPath = optionalPath(modelSettings, 'path');
+  const tokenizer = optionalPath(modelSettings, 'tokenizer');
   if (modelPath !== undefined) {
-    if (modelReader.has('init')) throw new O1Error('BAD_ARGUMENT', 'give either model.path or model.init, not both', { file, field: 'model' });
+    if (modelSettings.has('init')) throw new O1Error('BAD_ARGUMENT', 'give either model.path or model.init, not both', { ...location, field: 'model' });
     model = { path: modelPath, tokenizer };
-  } else if (modelReader.has('init')) {
-    if (tokenizer === undefined) throw new O1Error('BAD_ARGUMENT', 'model.init needs model.tokenizer (a tokenizer.json or its folder)', { file, field: 'model.tokenizer' });
-    const init = modelReader.section('init');
-    init.checkKeys(['architecture', 'hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'intermediateSize', 'tieWordEmbeddings', 'ropeTheta', 'rmsNormEps', 'maxPositionEmbeddings', 'standardDeviation']);
-    const hiddenSize = init.number('hiddenSize', 256, { integer: true, min: 1 });
-    const numAttentionHeads = init.number('numAttentionHeads', 4, { integer: true, min: 1 });
-    if (hiddenSize % numAttentionHeads !== 0) throw new O1Error('BAD_ARGUMENT', 'hiddenSize must be a multiple of numAttentionHeads', { file, field: 'model.init.numAttentionHeads' });
-    const numKeyValueHeads = init.number('numKeyValueHeads', numAttentionHeads, { integer: true, min: 1 });
-    if (numAttentionHeads % numKeyValueHeads !== 0) throw new O1Error('BAD_ARGUMENT', 'numAttentionHeads must be a multiple of numKeyValueHeads', { file, field: 'model.init.numKeyValueHeads' });
+  } else if (modelSettings.has('init')) {
+    if (tokenizer === undefined) throw new O1Error('BAD_ARGUMENT', 'model.init needs model.tokenizer (a tokenizer.json or its folder)', { ...location, field: 'model.tokenizer' });
+    const init = modelSettings.section('init');
+    init.allowOnly(['architecture', 'hiddenSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'intermediateSize', 'tieWordEmbeddings', 'ropeTheta', 'rmsNormEps', 'maxPositionEmbeddings', 'standardDeviation']);
+    const hiddenSize = init.numberInRange('hiddenSize', 256, COUNT);
+    const numAttentionHeads = init.numberInRange('numAttentionHeads', 4, COUNT);
+    if (hiddenSize % numAttentionHeads !== 0) init.reject('numAttentionHeads', `a divisor of hiddenSize (${hiddenSize})`);
+    const numKeyValueHeads = init.numberInRange('numKeyValueHeads', numAttentionHeads, COUNT);
+    if (numAttentionHeads % numKeyValueHeads !== 0) init.reject('numKeyValueHeads', `a divisor of numAttentionHeads (${numAttentionHeads})`);
     model = {
       tokenizer,
       init: {
-        architecture: init.choice('architecture', ['llama', 'qwen2'] as const, 'llama'),
+        architecture: init.oneOf('architecture', ['llama', 'qwen2'] as const, 'llama'),
         hiddenSize,
-        numHiddenLayers: init.number('numHiddenLayers', 4, { integer: true, min: 1 }),
+        numHiddenLayers: init.numberInRange('numHiddenLayers', 4, COUNT),
         numAttentionHeads,
         numKeyValueHeads,
-        intermediateSize: init.number('intermediateSize', Math.round((hiddenSize * 8) / 3 / 32) * 32, { integer: true, min: 1 }),
+        intermediateSize: init.numberInRange('intermediateSize', Math.round((hiddenSize * 8) / 3 / 32) * 32, COUNT),
         tieWordEmbeddings: init.boolean('tieWordEmbeddings', true),
-        ropeTheta: init.number('ropeTheta', 10000, { min: 1 }),
-        rmsNormEps: init.number('rmsNormEps', 1e-5, { min: 0, exclusiveMin: true }),
-        maxPositionEmbeddings: init.number('maxPositionEmbeddings', 2048, { integer: true, min: 1 }),
-        standardDeviation: init.number('standardDeviation', 0.02, { min: 0, exclusiveMin: true }),
+        ropeTheta: init.numberInRange('ropeTheta', 10000, { minimum: 1 }),
+        rmsNormEps: init.numberInRange('rmsNormEps', 1e-5, POSITIVE),
+        maxPositionEmbeddings: init.numberInRange('maxPositionEmbeddings', 2048, COUNT),
+        standardDeviation: init.numberInRange('standardDeviation', 0.02, POSITIVE),
       },
     };
   } else {
-    throw new O1Error('BAD_ARGUMENT', 'model needs path (a Hugging Face folder) or init (+ tokenizer)', { file, field: 'model' });
+    throw new O1Error('BAD_ARGUMENT', 'model needs path (a Hugging Face folder) or init (+ tokenizer)', { ...location, field: 'model' });
   }
 
-  const dataReader = root.section('data');
-  dataReader.checkKeys(['records', 'corpus', 'texts']);
-  const data = { records: dataReader.paths('records', base), corpus: dataReader.paths('corpus', base), texts: dataReader.paths('texts', base) };
-  if (mode !== 'pretrain' && data.records.length === 0) throw new O1Error('BAD_ARGUMENT', `${mode} mode needs data.records (JSONL training records)`, { file, field: 'data.records' });
-  if (mode === 'pretrain' && data.texts.length === 0) throw new O1Error('BAD_ARGUMENT', 'pretrain mode needs data.texts (corpus.jsonl or text files)', { file, field: 'data.texts' });
+  const dataSettings = root.section('data');
+  dataSettings.allowOnly(['records', 'corpus', 'texts']);
+  const data = { records: paths(dataSettings, 'records'), corpus: paths(dataSettings, 'corpus'), texts: paths(dataSettings, 'texts') };
+  if (mode !== 'pretrain' && data.records.length === 0) throw new O1Error('BAD_ARGUMENT', `${mode} mode needs data.records (JSONL training records)`, { ...location, field: 'data.records' });
+  if (mode === 'pretrain' && data.texts.length === 0) throw new O1Error('BAD_ARGUMENT', 'pretrain mode needs data.texts (corpus.jsonl or text files)', { ...location, field: 'data.texts' });
 
-  const jointReader = root.section('joint');
-  jointReader.checkKeys(['groupSize', 'temperature', 'contrastiveWeight', 'generationWeight', 'thoughtDropout', 'queryMaxTokens', 'queryMaxLength', 'passageMaxLength']);
+  const jointSettings = root.section('joint');
+  jointSettings.allowOnly(['groupSize', 'temperature', 'contrastiveWeight', 'generationWeight', 'thoughtDropout', 'queryMaxTokens', 'queryMaxLength', 'passageMaxLength']);
   const joint = {
-    groupSize: jointReader.number('groupSize', 16, { integer: true, min: 1 }),
-    temperature: jointReader.number('temperature', 0.02, { min: 0, exclusiveMin: true }),
-    contrastiveWeight: jointReader.number('contrastiveWeight', 0.8, { min: 0 }),
-    generationWeight: jointReader.number('generationWeight', 0.2, { min: 0 }),
-    thoughtDropout: jointReader.number('thoughtDropout', 0.1, { min: 0, max: 1 }),
-    queryMaxTokens: jointReader.number('queryMaxTokens', 32, { integer: true, min: 1 }),
-    queryMaxLength: jointReader.number('queryMaxLength', 256, { integer: true, min: 4 }),
-    passageMaxLength: jointReader.number('passageMaxLength', 192, { integer: true, min: 1 }),
+    groupSize: jointSettings.numberInRange('groupSize', 16, COUNT),
+    temperature: jointSettings.numberInRange('temperature', 0.02, POSITIVE),
+    contrastiveWeight: jointSettings.numberInRange('contrastiveWeight', 0.8, { minimum: 0 }),
+    generationWeight: jointSettings.numberInRange('generationWeight', 0.2, { minimum: 0 }),
+    thoughtDropout: jointSettings.numberInRange('thoughtDropout', 0.1, FRACTION),
+    queryMaxTokens: jointSettings.numberInRange('queryMaxTokens', 32, COUNT),
+    queryMaxLength: jointSettings.numberInRange('queryMaxLength', 256, { integer: true, minimum: 4 }),
+    passageMaxLength: jointSettings.numberInRange('passageMaxLength', 192, COUNT),
   };
 
-  const pretrainReader = root.section('pretrain');
-  pretrainReader.checkKeys(['sequenceLength', 'packing']);
+  const pretrainSettings = root.section('pretrain');
+  pretrainSettings.allowOnly(['sequenceLength', 'packing']);
   const pretrain = {
-    sequenceLength: pretrainReader.number('sequenceLength', 128, { integer: true, min: 2 }),
-    packing: pretrainReader.choice('packing', ['packed', 'bucketed'] as const, 'packed'),
+    sequenceLength: pretrainSettings.numberInRange('sequenceLength', 128, { integer: true, minimum: 2 }),
+    packing: pretrainSettings.oneOf('packing', ['packed', 'bucketed'] as const, 'packed'),
   };
 
   let lora: TrainingConfig['lora'] = null;
-  const loraValue = root.raw('lora');
+  const loraValue = root.take('lora');
   if (loraValue !== undefined && loraValue !== null && loraValue !== false) {
-    const loraReader = loraValue === true ? new Reader(file, {}, 'lora.') : root.section('lora');
-    loraReader.checkKeys(['rank', 'alpha', 'dropout', 'targets']);
-    const targetsValue = loraReader.raw('targets') ?? DEFAULT_LORA.targets;
-    if (!Array.isArray(targetsValue) || targetsValue.length === 0 || !targetsValue.every((target) => typeof target === 'string' && target in LORA_TARGETS)) {
-      throw new O1Error('BAD_ARGUMENT', `lora.targets must be a non-empty array of ${Object.keys(LORA_TARGETS).join(', ')}`, { file, field: 'lora.targets' });
-    }
-    const dropout = loraReader.number('dropout', 0, { min: 0, max: 1 });
+    // `"lora": true` means every default.
+    const loraSettings = loraValue === true ? new Settings({}, 'training config', { ...location, path: 'lora.', known: [] }) : root.section('lora');
+    loraSettings.allowOnly(['rank', 'alpha', 'dropout', 'targets']);
+    const targets = loraSettings.strings('targets', DEFAULT_LORA.targets);
+    if (targets.length === 0 || !targets.every((target) => target in LORA_TARGETS)) loraSettings.reject('targets', `a non-empty list of ${Object.keys(LORA_TARGETS).join(', ')}`);
+    const dropout = loraSettings.numberInRange('dropout', 0, FRACTION);
     if (dropout !== 0) {
-      throw new O1Error('UNSUPPORTED_OP', 'lora.dropout > 0 is not supported: the adapter is folded into the weight (W0 + s·B·A), so there is no separate input to drop; use 0', { file, field: 'lora.dropout' });
+      throw new O1Error('UNSUPPORTED_OP', 'lora.dropout > 0 is not supported: the adapter is folded into the weight (W0 + s·B·A), so there is no separate input to drop; use 0', { ...location, field: 'lora.dropout' });
     }
     lora = {
-      rank: loraReader.number('rank', DEFAULT_LORA.rank, { integer: true, min: 1 }),
-      alpha: loraReader.number('alpha', DEFAULT_LORA.alpha, { min: 0, exclusiveMin: true }),
+      rank: loraSettings.numberInRange('rank', DEFAULT_LORA.rank, COUNT),
+      alpha: loraSettings.numberInRange('alpha', DEFAULT_LORA.alpha, POSITIVE),
       dropout,
-      targets: [...new Set(targetsValue as LoraTarget[])],
+      targets: [...new Set(targets as LoraTarget[])],
     };
   }
   const freezeEmbeddings = root.boolean('freezeEmbeddings', lora !== null);
-  if (lora !== null && !freezeEmbeddings) throw new O1Error('BAD_ARGUMENT', 'with LoRA the embedding and LM head are always frozen', { file, field: 'freezeEmbeddings' });
+  if (lora !== null && !freezeEmbeddings) throw new O1Error('BAD_ARGUMENT', 'with LoRA the embedding and LM head are always frozen', { ...location, field: 'freezeEmbeddings' });
 
-  const optimizerReader = root.section('optimizer');
-  optimizerReader.checkKeys(['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'maxGradientNorm']);
+  const optimizerSettings = root.section('optimizer');
+  optimizerSettings.allowOnly(['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', 'maxGradientNorm']);
   const optimizer = {
-    learningRate: optimizerReader.number('learningRate', mode === 'pretrain' ? 1e-3 : 1e-4, { min: 0, exclusiveMin: true }),
-    beta1: optimizerReader.number('beta1', 0.9, { min: 0, max: 1 }),
-    beta2: optimizerReader.number('beta2', 0.999, { min: 0, max: 1 }),
-    epsilon: optimizerReader.number('epsilon', 1e-8, { min: 0, exclusiveMin: true }),
-    weightDecay: optimizerReader.number('weightDecay', 0.01, { min: 0 }),
-    maxGradientNorm: optimizerReader.number('maxGradientNorm', 1.0, { min: 0 }),
+    learningRate: optimizerSettings.numberInRange('learningRate', mode === 'pretrain' ? 1e-3 : 1e-4, POSITIVE),
+    beta1: optimizerSettings.numberInRange('beta1', 0.9, FRACTION),
+    beta2: optimizerSettings.numberInRange('beta2', 0.999, FRACTION),
+    epsilon: optimizerSettings.numberInRange('epsilon', 1e-8, POSITIVE),
+    weightDecay: optimizerSettings.numberInRange('weightDecay', 0.01, { minimum: 0 }),
+    maxGradientNorm: optimizerSettings.numberInRange('maxGradientNorm', 1.0, { minimum: 0 }),
   };
 
-  const scheduleReader = root.section('schedule');
-  scheduleReader.checkKeys(['warmupRatio', 'warmupSteps', 'decay', 'minimumLearningRate']);
+  const scheduleSettings = root.section('schedule');
+  scheduleSettings.allowOnly(['warmupRatio', 'warmupSteps', 'decay', 'minimumLearningRate']);
   const schedule = {
-    warmupRatio: scheduleReader.number('warmupRatio', 0.1, { min: 0, max: 1 }),
-    warmupSteps: scheduleReader.optionalNumber('warmupSteps', { integer: true, min: 0 }),
-    decay: scheduleReader.choice('decay', ['linear', 'cosine', 'constant'] as const, 'linear'),
-    minimumLearningRate: scheduleReader.number('minimumLearningRate', 0, { min: 0 }),
+    warmupRatio: scheduleSettings.numberInRange('warmupRatio', 0.1, FRACTION),
+    warmupSteps: scheduleSettings.optionalNumber('warmupSteps', { integer: true, minimum: 0 }) ?? null,
+    decay: scheduleSettings.oneOf('decay', ['linear', 'cosine', 'constant'] as const, 'linear'),
+    minimumLearningRate: scheduleSettings.numberInRange('minimumLearningRate', 0, { minimum: 0 }),
   };
 
-  const bucketsValue = root.raw('lengthBuckets') ?? DEFAULT_LENGTH_BUCKETS;
-  if (!Array.isArray(bucketsValue) || bucketsValue.length === 0 || !bucketsValue.every((length) => Number.isInteger(length) && length > 0)) {
-    throw new O1Error('BAD_ARGUMENT', 'lengthBuckets must be a non-empty array of positive integers', { file, field: 'lengthBuckets' });
-  }
+  const lengthBuckets = root.numbers('lengthBuckets', DEFAULT_LENGTH_BUCKETS, COUNT);
+  if (lengthBuckets.length === 0) root.reject('lengthBuckets', 'a non-empty list of positive integers');
 
   return {
     file,
     mode,
-    seed: root.number('seed', 0, { integer: true, min: 0 }),
+    seed: root.numberInRange('seed', 0, { integer: true, minimum: 0 }),
     output,
     model,
     data,
@@ -317,16 +256,16 @@ export function resolveTrainingConfig(json: unknown, options: { file?: string; b
     freezeEmbeddings,
     optimizer,
     schedule,
-    batchSize: root.number('batchSize', mode === 'pretrain' ? 16 : 8, { integer: true, min: 1 }),
-    gradientAccumulation: root.number('gradientAccumulation', 1, { integer: true, min: 1 }),
-    epochs: root.number('epochs', 1, { min: 0, exclusiveMin: true }),
-    maxSteps: root.optionalNumber('maxSteps', { integer: true, min: 1 }),
-    lengthBuckets: [...new Set(bucketsValue as number[])].sort((a, b) => a - b),
-    checkpointEvery: root.number('checkpointEvery', 0, { integer: true, min: 0 }),
-    keepCheckpoints: root.number('keepCheckpoints', 2, { integer: true, min: 1 }),
-    logEvery: root.number('logEvery', 10, { integer: true, min: 1 }),
-    saveDtype: root.choice('saveDtype', ['f32', 'f16'] as const, 'f32'),
-    threads: root.optionalNumber('threads', { integer: true, min: 1 }),
+    batchSize: root.numberInRange('batchSize', mode === 'pretrain' ? 16 : 8, COUNT),
+    gradientAccumulation: root.numberInRange('gradientAccumulation', 1, COUNT),
+    epochs: root.numberInRange('epochs', 1, POSITIVE),
+    maxSteps: root.optionalNumber('maxSteps', COUNT) ?? null,
+    lengthBuckets: [...new Set(lengthBuckets)].sort((a, b) => a - b),
+    checkpointEvery: root.numberInRange('checkpointEvery', 0, { integer: true, minimum: 0 }),
+    keepCheckpoints: root.numberInRange('keepCheckpoints', 2, COUNT),
+    logEvery: root.numberInRange('logEvery', 10, COUNT),
+    saveDtype: root.oneOf('saveDtype', ['f32', 'f16'] as const, 'f32'),
+    threads: root.optionalNumber('threads', COUNT) ?? null,
   };
 }
 

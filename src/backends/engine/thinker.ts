@@ -1,7 +1,8 @@
 import { basename, extname } from 'node:path';
 import { O1Error } from '../../errors.js';
 import { Settings } from '../settings.js';
-import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt } from '../thinker.js';
+import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt, ThinkerQuery } from '../thinker.js';
+import { modelIdentity } from '../../o1/model.js';
 import { acquireEngineModel, type EngineModelLease } from './runtime.js';
 
 /** Settings of the `engine` thinker (JSON config keys). */
@@ -52,9 +53,11 @@ function applyStops(text: string, stops: readonly string[] | undefined): string 
 export class EngineThinker implements Thinker {
   readonly backend = 'engine';
   readonly model: string;
+  readonly identity: string;
 
-  private constructor(private readonly settings: EngineThinkerConfig, private readonly lease: EngineModelLease) {
+  private constructor(private readonly settings: EngineThinkerConfig, private readonly lease: EngineModelLease, modelIdentity: string) {
     this.model = basename(settings.model, extname(settings.model));
+    this.identity = `engine:${modelIdentity}:${this.thinksAsO1 ? 'o1' : 'plain'}`;
   }
 
   /** Loads (or shares) the model. */
@@ -72,12 +75,21 @@ export class EngineThinker implements Thinker {
       await lease.release();
       throw new O1Error('MISSING_SPECIAL_TOKENS', 'layout "o1" needs a model whose tokenizer has <query>, </query>, <thought> and <emb>', { file: values.model });
     }
-    return new EngineThinker(values, lease);
+    return new EngineThinker(values, lease, lease.model.o1?.identity ?? (await modelIdentity(values.model)));
   }
 
   /** Whether prompts are thought about as O1 queries. */
   get thinksAsO1(): boolean {
     return this.settings.layout !== 'plain' && this.lease.model.o1 !== undefined;
+  }
+
+  /**
+   * O1 thinking (o1-method.md §3): thoughts sampled from `<query>q</query><thought>`. Only for
+   * O1 models; a plain model has no native thinking and is prompted through {@link generate}.
+   */
+  get think(): ((queries: readonly ThinkerQuery[], options?: GenerateOptions) => Promise<string[][]>) | undefined {
+    if (!this.thinksAsO1) return undefined;
+    return (queries, options = {}) => this.generate(queries.map((query) => query.text), options);
   }
 
   async generate(prompts: readonly ThinkerPrompt[], options: GenerateOptions = {}): Promise<string[][]> {

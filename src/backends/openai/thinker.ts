@@ -33,6 +33,7 @@ const TOP_UP_TRIES = 4;
 export class OpenAiThinker implements Thinker {
   readonly backend = 'openai';
   readonly model: string;
+  readonly identity: string;
   readonly client: OpenAiClient;
   private readonly settings: Omit<OpenAiThinkerConfig, 'apiKey'>;
 
@@ -44,6 +45,7 @@ export class OpenAiThinker implements Thinker {
     settings.rejectUnknown();
     this.client = new OpenAiClient(connection.client);
     this.settings = { backend: 'openai', model: this.model, endpoint, ...connection.public };
+    this.identity = `openai:${connection.public.baseUrl}:${this.model}:${endpoint}`;
   }
 
   async generate(prompts: readonly ThinkerPrompt[], options: GenerateOptions = {}): Promise<string[][]> {

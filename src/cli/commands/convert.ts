@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { loadModelFiles } from '../../inference/load.js';
 import { writeGguf, type GgufTensorType } from '../../model/formats/gguf.js';
+import { hasO1Tokens } from '../../o1/layout.js';
 import { saveHuggingFaceModel, type SafetensorsDataType } from '../../model/formats/safetensors.js';
 import { HuggingFaceTokenizer, SentencePieceBpeTokenizer, ggufToTokenizerJson } from '../../tokenizer/index.js';
 import type { Command } from '../command.js';
@@ -19,7 +19,9 @@ safetensors, tokenizer.json) or a GGUF file.
                      tokenizer.json (+ tokenizer_config.json) for byte-level BPE vocabularies, or
                      tokenizer.bin (llama2.c format, which o1e loads) for SentencePiece ones
   --dtype TYPE       gguf: f32 (default), f16 or q8_0; safetensors: f32 (default), f16 or bf16
-  --pooling KIND     gguf only: write {arch}.pooling_type for llama.cpp embedding contexts
+  --pooling KIND     gguf only: write {arch}.pooling_type for llama.cpp embedding contexts;
+                     default last for O1 models (vocabularies with <query> </query> <thought>
+                     <emb>, which are written as control tokens), else not written
   --tokenizer PATH   use this tokenizer instead of the one beside SRC
 `;
 
@@ -41,7 +43,9 @@ export const convertCommand: Command = {
     if (pooling !== undefined && pooling !== 'last' && pooling !== 'mean') throw new O1Error('BAD_ARGUMENT', `--pooling must be last or mean, got '${pooling}'`, { field: 'pooling' });
     const { model, tokenizer, source } = await loadModelFiles(positionals[0], { tokenizerPath: values.tokenizer });
     if (target === 'gguf') {
-      await writeGguf(values.out, model, tokenizer.ggufMetadata(), { dtype: dtype as GgufTensorType, poolingType: pooling });
+      // An O1 model embeds at its final <emb> token: llama.cpp must pool the last position.
+      const poolingType = pooling ?? (hasO1Tokens(tokenizer) ? 'last' : undefined);
+      await writeGguf(values.out, model, tokenizer.ggufMetadata(), { dtype: dtype as GgufTensorType, poolingType });
     } else {
       await saveHuggingFaceModel(values.out, model, { dtype: dtype as SafetensorsDataType });
       if (tokenizer instanceof HuggingFaceTokenizer) await tokenizer.save(values.out);

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { DecoderModel } from '../../inference/model.js';
 import { DEFAULT_SAMPLING } from '../../inference/sampling.js';
 import type { Command } from '../command.js';
-import { parseInteger, parseCommandLine } from '../arguments.js';
+import { parseCommandLine, parseInteger, parseNumber, rejectPositionals } from '../arguments.js';
 
 const USAGE = `usage: o1e generate --model PATH [--prompt TEXT] [--max-tokens N]
                  [--greedy | --temperature T --top-p P] [--seed S] [-n N] [--threads N] [--json]
@@ -29,7 +28,7 @@ export const generateCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
-    if (positionals.length > 0) throw new O1Error('BAD_ARGUMENT', `unexpected argument '${positionals[0]}' (the prompt goes in --prompt)\n${USAGE}`);
+    rejectPositionals(positionals, ' (the prompt goes in --prompt)');
     if (values.model === undefined) throw new O1Error('BAD_ARGUMENT', '--model PATH is required', { field: 'model' });
     const temperature = parseNumber(values.temperature, 'temperature');
     const topP = parseNumber(values['top-p'], 'top-p');
@@ -60,13 +59,6 @@ export const generateCommand: Command = {
     }
   },
 };
-
-function parseNumber(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new O1Error('BAD_ARGUMENT', `--${option} must be a number, got '${text}'`, { field: option });
-  return value;
-}
 
 const OPTIONS = {
     model: { type: 'string' },

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { createThinker } from '../../backends/registry.js';
 import { loadJsonConfig } from '../../backends/settings.js';
@@ -8,7 +7,7 @@ import { explore } from '../../synth/explore.js';
 import { voteRecords } from '../../synth/vote.js';
 import { VOTING_METHODS, type VotingMethod } from '../../synth/voting.js';
 import type { Command } from '../command.js';
-import { parseInteger } from '../arguments.js';
+import { parseCommandLine, parseInteger, parseNumber, rejectPositionals } from '../arguments.js';
 
 const USAGE = `usage: o1e synth explore --records IN.jsonl --out OUT.jsonl --thinker CONFIG [--candidates 3]
                          [--concurrency 4] [--seed S] [--max-tokens 512] [--temperature T] [--top-p P]
@@ -64,33 +63,25 @@ function required(value: string | undefined, option: string): string {
   return value;
 }
 
-function parseNumber(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new O1Error('BAD_ARGUMENT', `--${option} must be a non-negative number, got '${text}'`, { field: option });
-  return value;
-}
+const EXPLORE_OPTIONS = {
+  records: { type: 'string' },
+  out: { type: 'string' },
+  thinker: { type: 'string' },
+  candidates: { type: 'string', default: '3' },
+  concurrency: { type: 'string', default: '4' },
+  seed: { type: 'string' },
+  'max-tokens': { type: 'string', default: '512' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  attempts: { type: 'string', default: '3' },
+  journal: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} as const;
 
 async function runExplore(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      records: { type: 'string' },
-      out: { type: 'string' },
-      thinker: { type: 'string' },
-      candidates: { type: 'string', default: '3' },
-      concurrency: { type: 'string', default: '4' },
-      seed: { type: 'string' },
-      'max-tokens': { type: 'string', default: '512' },
-      temperature: { type: 'string' },
-      'top-p': { type: 'string' },
-      attempts: { type: 'string', default: '3' },
-      journal: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseCommandLine(argv, EXPLORE_OPTIONS, USAGE);
+  rejectPositionals(positionals);
   const records = required(values.records, 'records');
   const out = required(values.out, 'out');
   const thinker = await createThinker(await loadJsonConfig(required(values.thinker, 'thinker'), 'thinker') as ThinkerConfig);
@@ -103,8 +94,8 @@ async function runExplore(argv: string[]): Promise<number> {
       concurrency: parseInteger(values.concurrency, 'concurrency', 1),
       seed: values.seed === undefined ? undefined : parseInteger(values.seed, 'seed', 0),
       maxTokens: parseInteger(values['max-tokens'], 'max-tokens', 1),
-      temperature: parseNumber(values.temperature, 'temperature'),
-      topP: parseNumber(values['top-p'], 'top-p'),
+      temperature: parseNumber(values.temperature, 'temperature', 0),
+      topP: parseNumber(values['top-p'], 'top-p', 0),
       attempts: parseInteger(values.attempts, 'attempts', 1),
       journal: values.journal,
       quiet: values.quiet || values.json,
@@ -119,21 +110,20 @@ async function runExplore(argv: string[]): Promise<number> {
   return 0;
 }
 
+const VOTE_OPTIONS = {
+  records: { type: 'string' },
+  out: { type: 'string' },
+  committee: { type: 'string' },
+  voting: { type: 'string' },
+  'batch-size': { type: 'string', default: '64' },
+  journal: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
 async function runVote(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      records: { type: 'string' },
-      out: { type: 'string' },
-      committee: { type: 'string' },
-      voting: { type: 'string' },
-      'batch-size': { type: 'string', default: '64' },
-      journal: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseCommandLine(argv, VOTE_OPTIONS, USAGE);
+  rejectPositionals(positionals);
   const records = required(values.records, 'records');
   const out = required(values.out, 'out');
   const config = await loadJsonConfig(required(values.committee, 'committee'), 'committee') as unknown as CommitteeConfig;

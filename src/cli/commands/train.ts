@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { readTrainingConfig } from '../../training/config.js';
 import { runTraining } from '../../training/trainer.js';
 import type { Command } from '../command.js';
-import { parseCommandLine } from '../arguments.js';
+import { parseCommandLine, rejectPositionals } from '../arguments.js';
 
 const USAGE = `usage: o1e train --config FILE [--resume] [--json] [--quiet]
 
@@ -30,7 +29,7 @@ export const trainCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
-    if (positionals.length > 0) throw new O1Error('BAD_ARGUMENT', `unexpected argument '${positionals[0]}'\n${USAGE}`);
+    rejectPositionals(positionals);
     if (values.config === undefined) throw new O1Error('BAD_ARGUMENT', '--config FILE is required', { field: 'config' });
     const config = await readTrainingConfig(values.config);
     const json = values.json === true;

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { readQrels, readRun } from '../../data/trec.js';
 import { evaluate } from '../../evaluation/evaluate.js';

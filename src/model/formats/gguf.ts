@@ -9,40 +9,53 @@
  * The writer permutes Q/K rows to what the target graph expects (as convert_hf_to_gguf.py
  * does for Llama); the reader tags weights `adjacent` (llama) or `half` (qwen2), as stored.
  */
-import { open } from 'node:fs/promises';
 import { O1Error } from '../../errors.js';
 import { writeHandleAtomic } from '../../util/atomic-write.js';
+import { tokenizerMetadataFromGguf } from '../../tokenizer/gguf-tokenizer.js';
 import { GGUF_TOKEN_TYPE, type GgufTokenizerMetadata } from '../../tokenizer/types.js';
+import {
+  GGML_TYPE,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_VALUE_TYPE,
+  openGguf,
+  Q8_0_BLOCK_BYTES,
+  QK8_0,
+  readGgufHeaderFrom,
+  type GgufFileHandle,
+  type GgufHeader,
+  type GgufMetadataValue,
+  type GgufScalarType,
+  type GgufTensorInfo,
+} from '../../util/gguf-container.js';
 import type { Architecture, DecoderConfig, DecoderWeights, HostTensor, WeightMap } from '../types.js';
 import { decodeBfloat16, decodeFloat16, decodeFloat32, elementCount, encodeFloat16, encodeFloat32, float16BitsToFloat32, float32ToFloat16Bits } from './numeric.js';
 import { withRopeStyle } from './rope-permutation.js';
 import { checkTensorShape, EMBEDDING_NAME, expectedTensorShapes, FINAL_NORM_NAME, LM_HEAD_NAME } from './tensor-names.js';
 
-const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
-const DEFAULT_ALIGNMENT = 32;
-
-/** GGUF metadata value types. */
-const VALUE_TYPE = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
-type ScalarType = Exclude<keyof typeof VALUE_TYPE, 'array'>;
-
-/** ggml tensor types this module reads or writes. */
-const GGML_TYPE = { f32: 0, f16: 1, q8_0: 8, bf16: 30 } as const;
-const QK8_0 = 32;
-const Q8_0_BLOCK_BYTES = 34;
+// The container reader is shared with the tokenizer loader; re-exported so model users keep one import.
+export { readGgufHeader, type GgufHeader, type GgufMetadataValue, type GgufTensorInfo } from '../../util/gguf-container.js';
 
 /** Tensor types the writer produces. */
 export type GgufTensorType = 'f32' | 'f16' | 'q8_0';
 
-/** A metadata value as read: numbers (bigint for 64-bit integers), strings, booleans, arrays. */
-export type GgufMetadataValue = number | bigint | string | boolean | GgufMetadataValue[];
-
 /** A metadata entry to write, with its GGUF type. */
 export type GgufMetadataEntry =
-  | { type: ScalarType; value: number | bigint | string | boolean }
-  | { type: 'array'; itemType: ScalarType; values: (number | bigint | string | boolean)[] };
+  | { type: GgufScalarType; value: number | bigint | string | boolean }
+  | { type: 'array'; itemType: GgufScalarType; values: (number | bigint | string | boolean)[] };
 
-/** llama.cpp's pooling types (`{arch}.pooling_type`). */
-const POOLING_TYPE = { none: 0, mean: 1, cls: 2, last: 3 } as const;
+/**
+ * llama.cpp's pooling types (`{arch}.pooling_type`, enum llama_pooling_type: LLAMA_POOLING_TYPE_LAST
+ * = 3). An embedding context pools as the file says; with the key absent a decoder's context
+ * returns the last token's state.
+ *
+ * @example
+ * GGUF_POOLING_TYPE.last // 3
+ */
+export const GGUF_POOLING_TYPE = { none: 0, mean: 1, cls: 2, last: 3 } as const;
+
+/** A pooling type by name, as {@link GgufWriteOptions.poolingType} takes it. */
+export type GgufPoolingType = keyof typeof GGUF_POOLING_TYPE;
 
 export interface GgufWriteOptions {
   /** Tensor type of 2-D weights. Default `f32`. 1-D tensors are always f32; a Q8_0 weight whose rows are not a multiple of 32 falls back to f16. */
@@ -54,7 +67,7 @@ export interface GgufWriteOptions {
   /** `{arch}.context_length`. Default `config.maxPositionEmbeddings`. */
   contextLength?: number;
   /** `{arch}.pooling_type` for embedding contexts. Default: not written (llama.cpp then uses its default). */
-  poolingType?: keyof typeof POOLING_TYPE;
+  poolingType?: GgufPoolingType;
   /** Extra metadata, written after (and overriding) the standard keys. */
   extraMetadata?: Record<string, GgufMetadataEntry>;
 }
@@ -118,7 +131,7 @@ class ByteWriter {
     this.buffer = grown;
   }
 
-  scalar(type: ScalarType, value: number | bigint | string | boolean): void {
+  scalar(type: GgufScalarType, value: number | bigint | string | boolean): void {
     switch (type) {
       case 'string': {
         const bytes = Buffer.from(String(value), 'utf8');
@@ -167,9 +180,9 @@ class ByteWriter {
 
   entry(key: string, entry: GgufMetadataEntry): void {
     this.scalar('string', key);
-    this.scalar('u32', VALUE_TYPE[entry.type]);
+    this.scalar('u32', GGUF_VALUE_TYPE[entry.type]);
     if (entry.type === 'array') {
-      this.scalar('u32', VALUE_TYPE[entry.itemType]);
+      this.scalar('u32', GGUF_VALUE_TYPE[entry.itemType]);
       this.scalar('u64', BigInt(entry.values.length));
       for (const value of entry.values) this.scalar(entry.itemType, value);
     } else {
@@ -278,7 +291,7 @@ function standardMetadata(model: DecoderWeights, tokenizer: GgufTokenizerMetadat
   const entries: [string, GgufMetadataEntry][] = [
     ['general.architecture', { type: 'string', value: architecture }],
     ['general.name', { type: 'string', value: options.name ?? 'o1-embedder' }],
-    ['general.alignment', u32(DEFAULT_ALIGNMENT)],
+    ['general.alignment', u32(GGUF_DEFAULT_ALIGNMENT)],
     ['general.file_type', u32(fileType)],
     [`${architecture}.context_length`, u32(options.contextLength ?? config.maxPositionEmbeddings)],
     [`${architecture}.embedding_length`, u32(config.hiddenSize)],
@@ -293,7 +306,7 @@ function standardMetadata(model: DecoderWeights, tokenizer: GgufTokenizerMetadat
     [`${architecture}.rope.dimension_count`, u32(config.headDim)],
     [`${architecture}.vocab_size`, u32(config.vocabSize)],
   ];
-  if (options.poolingType !== undefined) entries.push([`${architecture}.pooling_type`, u32(POOLING_TYPE[options.poolingType])]);
+  if (options.poolingType !== undefined) entries.push([`${architecture}.pooling_type`, u32(GGUF_POOLING_TYPE[options.poolingType])]);
   entries.push(['tokenizer.ggml.model', { type: 'string', value: tokenizer.model }]);
   if (tokenizer.model === 'gpt2') entries.push(['tokenizer.ggml.pre', { type: 'string', value: tokenizer.pre ?? 'default' }]);
   entries.push(['tokenizer.ggml.tokens', { type: 'array', itemType: 'string', values: tokenizer.tokens }]);
@@ -346,7 +359,7 @@ export async function writeGguf(path: string, model: DecoderWeights, tokenizer: 
   const header = new ByteWriter();
   const metadata = new Map(standardMetadata(prepared, padTokenizer(tokenizer, prepared.config.vocabSize), architecture, options));
   for (const [key, entry] of Object.entries(options.extraMetadata ?? {})) metadata.set(key, entry);
-  header.scalar('u32', MAGIC);
+  header.scalar('u32', GGUF_MAGIC);
   header.scalar('u32', 3);
   header.scalar('u64', BigInt(tensors.length));
   header.scalar('u64', BigInt(metadata.size));
@@ -358,16 +371,16 @@ export async function writeGguf(path: string, model: DecoderWeights, tokenizer: 
     for (const dim of tensor.dims) header.scalar('u64', BigInt(dim));
     header.scalar('u32', tensor.type);
     header.scalar('u64', BigInt(offset));
-    offset += Math.ceil(tensor.byteLength / DEFAULT_ALIGNMENT) * DEFAULT_ALIGNMENT;
+    offset += Math.ceil(tensor.byteLength / GGUF_DEFAULT_ALIGNMENT) * GGUF_DEFAULT_ALIGNMENT;
   }
-  header.padTo(DEFAULT_ALIGNMENT);
+  header.padTo(GGUF_DEFAULT_ALIGNMENT);
 
   await writeHandleAtomic(path, async (handle) => {
     await handle.write(header.bytes());
     for (const tensor of tensors) {
       const data = tensor.data();
       await handle.write(data);
-      const padding = (DEFAULT_ALIGNMENT - (data.byteLength % DEFAULT_ALIGNMENT)) % DEFAULT_ALIGNMENT;
+      const padding = (GGUF_DEFAULT_ALIGNMENT - (data.byteLength % GGUF_DEFAULT_ALIGNMENT)) % GGUF_DEFAULT_ALIGNMENT;
       if (padding > 0) await handle.write(new Uint8Array(padding));
     }
   });
@@ -382,195 +395,7 @@ function withZeroBiases(model: DecoderWeights): DecoderWeights {
   return { config, weights };
 }
 
-/** One tensor's description in a GGUF file; `offset` is absolute in the file. */
-export interface GgufTensorInfo {
-  name: string;
-  /** ggml dims, ne0 (fastest) first. */
-  dims: number[];
-  type: number;
-  offset: number;
-  byteLength: number;
-}
-
-/** A parsed GGUF header. */
-export interface GgufHeader {
-  version: number;
-  metadata: Map<string, GgufMetadataValue>;
-  tensors: GgufTensorInfo[];
-  alignment: number;
-  fileSize: number;
-}
-
-/** The shortest decimal that is the same float32 (so an eps stored as 1e-5 reads back as 1e-5). */
-function shortestFloat32(value: number): number {
-  if (!Number.isFinite(value)) return value;
-  for (let digits = 1; digits < 10; digits++) {
-    const candidate = Number(value.toPrecision(digits));
-    if (Math.fround(candidate) === value) return candidate;
-  }
-  return value;
-}
-
-/** Thrown internally when the bytes read so far end before the header does. */
-class NeedMoreBytes extends Error {}
-
-class ByteReader {
-  offset = 0;
-  private readonly view: DataView;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-
-  private need(count: number): void {
-    if (this.offset + count > this.bytes.byteLength) throw new NeedMoreBytes();
-  }
-
-  scalar(type: number): GgufMetadataValue {
-    const view = this.view;
-    const at = this.offset;
-    switch (type) {
-      case VALUE_TYPE.u8: this.need(1); this.offset += 1; return view.getUint8(at);
-      case VALUE_TYPE.i8: this.need(1); this.offset += 1; return view.getInt8(at);
-      case VALUE_TYPE.bool: this.need(1); this.offset += 1; return view.getUint8(at) !== 0;
-      case VALUE_TYPE.u16: this.need(2); this.offset += 2; return view.getUint16(at, true);
-      case VALUE_TYPE.i16: this.need(2); this.offset += 2; return view.getInt16(at, true);
-      case VALUE_TYPE.u32: this.need(4); this.offset += 4; return view.getUint32(at, true);
-      case VALUE_TYPE.i32: this.need(4); this.offset += 4; return view.getInt32(at, true);
-      case VALUE_TYPE.f32: this.need(4); this.offset += 4; return shortestFloat32(view.getFloat32(at, true));
-      case VALUE_TYPE.u64: this.need(8); this.offset += 8; return view.getBigUint64(at, true);
-      case VALUE_TYPE.i64: this.need(8); this.offset += 8; return view.getBigInt64(at, true);
-      case VALUE_TYPE.f64: this.need(8); this.offset += 8; return view.getFloat64(at, true);
-      case VALUE_TYPE.string: {
-        const length = this.count();
-        this.need(length);
-        this.offset += length;
-        return new TextDecoder().decode(this.bytes.subarray(at + 8, at + 8 + length));
-      }
-      case VALUE_TYPE.array: {
-        this.need(4);
-        const itemType = view.getUint32(at, true);
-        this.offset += 4;
-        if (itemType === VALUE_TYPE.array) throw new RangeError('nested arrays are not supported');
-        const length = this.count();
-        const values: GgufMetadataValue[] = new Array(length);
-        for (let index = 0; index < length; index++) values[index] = this.scalar(itemType);
-        return values;
-      }
-      default:
-        throw new RangeError(`unknown metadata value type ${type}`);
-    }
-  }
-
-  /** A u64 count that must fit a JS number. */
-  count(): number {
-    const value = this.scalar(VALUE_TYPE.u64) as bigint;
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`count ${value} is too large`);
-    return Number(value);
-  }
-}
-
-function tensorByteLength(info: { dims: number[]; type: number; name: string }, file: string): number {
-  const count = elementCount(info.dims);
-  switch (info.type) {
-    case GGML_TYPE.f32: return count * 4;
-    case GGML_TYPE.f16:
-    case GGML_TYPE.bf16: return count * 2;
-    case GGML_TYPE.q8_0:
-      if (info.dims[0] % QK8_0 !== 0) throw new O1Error('CORRUPT_MODEL_FILE', `Q8_0 tensor ${info.name} has rows of ${info.dims[0]} values`, { file, field: info.name });
-      return (count / QK8_0) * Q8_0_BLOCK_BYTES;
-    default:
-      return -1; // other quantisations: listed, but refused when read
-  }
-}
-
-function parseHeader(bytes: Uint8Array, fileSize: number, file: string): GgufHeader {
-  const reader = new ByteReader(bytes);
-  const magic = reader.scalar(VALUE_TYPE.u32);
-  if (magic !== MAGIC) throw new O1Error('CORRUPT_MODEL_FILE', 'not a GGUF file (bad magic)', { file });
-  const version = reader.scalar(VALUE_TYPE.u32) as number;
-  if (version !== 2 && version !== 3) throw new O1Error('CORRUPT_MODEL_FILE', `GGUF version ${version} is not supported (2 or 3)`, { file, field: 'version' });
-  const tensorCount = reader.count();
-  const metadataCount = reader.count();
-  const metadata = new Map<string, GgufMetadataValue>();
-  for (let index = 0; index < metadataCount; index++) {
-    const key = reader.scalar(VALUE_TYPE.string) as string;
-    const type = reader.scalar(VALUE_TYPE.u32) as number;
-    try {
-      metadata.set(key, reader.scalar(type));
-    } catch (error) {
-      if (error instanceof RangeError) throw new O1Error('CORRUPT_MODEL_FILE', `metadata ${key}: ${error.message}`, { file, field: key });
-      throw error;
-    }
-  }
-  const alignmentValue = metadata.get('general.alignment');
-  const alignment = typeof alignmentValue === 'number' && alignmentValue > 0 ? alignmentValue : DEFAULT_ALIGNMENT;
-  const infos: { name: string; dims: number[]; type: number; relative: number }[] = [];
-  for (let index = 0; index < tensorCount; index++) {
-    const name = reader.scalar(VALUE_TYPE.string) as string;
-    const dimensionCount = reader.scalar(VALUE_TYPE.u32) as number;
-    if (dimensionCount > 4) throw new O1Error('CORRUPT_MODEL_FILE', `tensor ${name} has ${dimensionCount} dims`, { file, field: name });
-    const dims = Array.from({ length: dimensionCount }, () => reader.count());
-    const type = reader.scalar(VALUE_TYPE.u32) as number;
-    infos.push({ name, dims, type, relative: reader.count() });
-  }
-  const dataStart = Math.ceil(reader.offset / alignment) * alignment;
-  const tensors = infos.map((info) => {
-    const byteLength = tensorByteLength(info, file);
-    const offset = dataStart + info.relative;
-    if (byteLength >= 0 && offset + byteLength > fileSize) {
-      throw new O1Error('CORRUPT_MODEL_FILE', `tensor ${info.name} ends at byte ${offset + byteLength} but the file has ${fileSize} (truncated)`, {
-        file,
-        field: info.name,
-      });
-    }
-    return { name: info.name, dims: info.dims, type: info.type, offset, byteLength };
-  });
-  return { version, metadata, tensors, alignment, fileSize };
-}
-
-type FileHandle = Awaited<ReturnType<typeof open>>;
-
-async function readHeaderFrom(handle: FileHandle, file: string): Promise<GgufHeader> {
-  const { size } = await handle.stat();
-  // Read a prefix and grow it until the whole header parses (metadata can be megabytes).
-  for (let length = Math.min(size, 1 << 20); ; length = Math.min(size, length * 4)) {
-    const bytes = Buffer.alloc(length);
-    await handle.read(bytes, 0, length, 0);
-    try {
-      return parseHeader(bytes, size, file);
-    } catch (error) {
-      if (error instanceof RangeError) throw new O1Error('CORRUPT_MODEL_FILE', `the GGUF header is corrupt: ${error.message}`, { file }, { cause: error });
-      if (!(error instanceof NeedMoreBytes)) throw error;
-      if (length === size) throw new O1Error('CORRUPT_MODEL_FILE', `the file ends (at ${size} bytes) inside the GGUF header (truncated)`, { file });
-    }
-  }
-}
-
-async function openForReading(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    throw new O1Error('MISSING_FILE', 'cannot open the GGUF file', { file: path }, { cause: error });
-  }
-}
-
-/**
- * Reads a GGUF header: metadata and tensor infos (no tensor data).
- *
- * @example
- * const { metadata } = await readGgufHeader('model.gguf'); metadata.get('general.architecture')
- */
-export async function readGgufHeader(path: string): Promise<GgufHeader> {
-  const handle = await openForReading(path);
-  try {
-    return await readHeaderFrom(handle, path);
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readTensor(handle: FileHandle, info: GgufTensorInfo, file: string): Promise<HostTensor> {
+async function readTensor(handle: GgufFileHandle, info: GgufTensorInfo, file: string): Promise<HostTensor> {
   if (info.byteLength < 0) {
     throw new O1Error('UNSUPPORTED_OP', `tensor ${info.name} has ggml type ${info.type}; only F32, F16, BF16 and Q8_0 are read`, { file, field: info.name });
   }
@@ -643,55 +468,6 @@ function configFromMetadata(header: GgufHeader, file: string): DecoderConfig {
 }
 
 /**
- * The `tokenizer.ggml.*` metadata as a {@link GgufTokenizerMetadata} (undefined when absent).
- *
- * @example
- * const vocabulary = tokenizerMetadataFromGguf((await readGgufHeader('model.gguf')).metadata)
- */
-export function tokenizerMetadataFromGguf(metadata: Map<string, GgufMetadataValue>, file = 'model.gguf'): GgufTokenizerMetadata | undefined {
-  const model = metadata.get('tokenizer.ggml.model');
-  if (model === undefined) return undefined;
-  if (model !== 'llama' && model !== 'gpt2') {
-    throw new O1Error('CORRUPT_TOKENIZER', `tokenizer model ${String(model)} is not supported (llama, gpt2)`, { file, field: 'tokenizer.ggml.model' });
-  }
-  const tokens = metadata.get('tokenizer.ggml.tokens');
-  if (!Array.isArray(tokens) || !tokens.every((token) => typeof token === 'string')) {
-    throw new O1Error('CORRUPT_TOKENIZER', 'tokenizer.ggml.tokens is missing', { file, field: 'tokenizer.ggml.tokens' });
-  }
-  const numbers = (key: string) => {
-    const value = metadata.get(key);
-    return Array.isArray(value) ? value.map(Number) : undefined;
-  };
-  const id = (key: string) => {
-    const value = metadata.get(`tokenizer.ggml.${key}`);
-    return typeof value === 'number' ? value : undefined;
-  };
-  const flag = (key: string) => {
-    const value = metadata.get(`tokenizer.ggml.${key}`);
-    return typeof value === 'boolean' ? value : undefined;
-  };
-  const merges = metadata.get('tokenizer.ggml.merges');
-  const pre = metadata.get('tokenizer.ggml.pre');
-  const template = metadata.get('tokenizer.chat_template');
-  return {
-    model,
-    pre: typeof pre === 'string' ? pre : undefined,
-    tokens: tokens as string[],
-    scores: numbers('tokenizer.ggml.scores'),
-    tokenTypes: numbers('tokenizer.ggml.token_type') ?? tokens.map(() => GGUF_TOKEN_TYPE.normal),
-    merges: Array.isArray(merges) ? (merges as string[]) : undefined,
-    bosTokenId: id('bos_token_id'),
-    eosTokenId: id('eos_token_id'),
-    unknownTokenId: id('unknown_token_id'),
-    paddingTokenId: id('padding_token_id'),
-    addBosToken: flag('add_bos_token'),
-    addEosToken: flag('add_eos_token'),
-    addSpacePrefix: flag('add_space_prefix'),
-    chatTemplate: typeof template === 'string' ? template : undefined,
-  };
-}
-
-/**
  * Reads a GGUF file (`llama` or `qwen2`) into Hugging Face-named float32 weights plus its
  * tokenizer metadata. F32, F16, BF16 and Q8_0 tensors are converted; other quantisations are
  * UNSUPPORTED_OP. Truncated or corrupt files are CORRUPT_MODEL_FILE naming the file and tensor.
@@ -703,9 +479,9 @@ export function tokenizerMetadataFromGguf(metadata: Map<string, GgufMetadataValu
  * await saveHuggingFaceModel('out', model)
  */
 export async function readGguf(path: string): Promise<GgufModel> {
-  const handle = await openForReading(path);
+  const handle = await openGguf(path);
   try {
-    const header = await readHeaderFrom(handle, path);
+    const header = await readGgufHeaderFrom(handle, path);
     const config = configFromMetadata(header, path);
     const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
     const weights: WeightMap = new Map();

@@ -7,7 +7,8 @@
  * exactly Hugging Face's `convert_hf_to_gguf.py` `permute` (half -> adjacent) and the
  * `permute` of `convert_llama_weights_to_hf.py` (adjacent -> half).
  */
-import type { DecoderWeights, HostTensor, RopeStyle, WeightMap } from '../types.js';
+import type { RopeStyle } from '../../engine/ops.js';
+import type { DecoderWeights, HostTensor, WeightMap } from '../types.js';
 import { layerTensorName } from './tensor-names.js';
 
 /**

@@ -1,37 +1,53 @@
 /**
- * The dense retriever of an O1 model WITHOUT thinking (the query-only ablation, which thought
- * dropout trains): documents `{title} {text}<emb>`, queries `<query>q</query><thought>{EOS}<emb>`,
- * exact inner-product search. {@link O1Retriever} (../o1/) extends it with thoughts.
+ * Dense retrieval with any {@link Embedder}: documents embedded as documents, queries as queries,
+ * exact inner-product search. With a thinker it thinks first and uses O1 Embedder's aggregation
+ * (o1-method.md §3): each query + thought embedded and L2-normalised, the query vector their
+ * plain mean (not re-normalised unless `renormalize`). `{ "retriever": "dense", "model": PATH }`
+ * is shorthand for the engine embedder on that model (an O1 model embeds in its layout).
  */
+import type { Embedder, EmbedderConfig } from '../../backends/embedder.js';
+import { createEmbedder } from '../../backends/registry.js';
+import { Settings } from '../../backends/settings.js';
+import type { Thinker, ThinkerConfig } from '../../backends/thinker.js';
 import type { Document, Hit, Query } from '../../data/types.js';
 import { O1Error } from '../../errors.js';
-import type { O1Model } from '../../o1/model.js';
+import { THINKING_DEFAULTS } from '../../thinking/defaults.js';
 import { Progress } from '../../util/progress.js';
-import { Settings } from '../../backends/settings.js';
-import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type SearchOptions } from '../retriever.js';
+import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
+import { readThinkerConfig, RetrieverThinking } from '../thinking.js';
 import { documentKey, EmbeddingCache } from './embedding-cache.js';
 import { FlatInnerProductIndex } from './vector-index.js';
 
+/** How the per-thought vectors of a query become one vector. */
+export type ThoughtAggregation = 'mean';
+
 /** Settings of a {@link DenseRetriever}; also its registry config (with `retriever: 'dense'`). */
 export interface DenseRetrieverOptions {
-  /** The O1 model: a Hugging Face folder or a GGUF file. Required. */
-  model: string;
-  /** ONNX Runtime threads. Default the engine's default. */
+  /** The embedder. Required unless `model` is given. */
+  embedder?: EmbedderConfig;
+  /** Shorthand for `embedder: { backend: 'engine', model, threads, maxLength: documentMaxLength }`. */
+  model?: string;
+  /** With `model`: ONNX Runtime threads. Default the engine's default. */
   threads?: number;
-  /** Document tokens before `<emb>`. Default 512. */
+  /** With `model`: document tokens before `<emb>`. Default 512. */
   documentMaxLength?: number;
   /**
-   * A JSONL file caching document vectors (keyed by model identity, token limit and document
-   * text), so evaluating dense, o1 and fused with one model embeds a corpus once. Default none.
+   * A JSONL file caching document vectors (keyed by the embedder's identity and the document's
+   * title and text), so evaluating several retrievers of one model embeds a corpus once. Default none.
    */
   documentCache?: string;
+  /** Think before embedding the query. Default none. */
+  thinker?: ThinkerConfig;
+  /** Default 'mean'. */
+  aggregation?: ThoughtAggregation;
+  /** Average the query-only vector in too. Default false. */
+  includeQueryOnly?: boolean;
+  /** L2-normalise the aggregated query vector. Default false. */
+  renormalize?: boolean;
 }
 
-/** Search options of the dense and O1 retrievers. */
-export interface DenseSearchOptions extends SearchOptions {
-  /** No progress bar. Default false. */
-  quiet?: boolean;
-}
+/** Search options of the dense retrievers (the shared {@link SearchOptions}). */
+export type DenseSearchOptions = SearchOptions;
 
 /** Where the time went, in milliseconds (summed over calls). */
 export interface DenseTimings {
@@ -40,35 +56,74 @@ export interface DenseTimings {
   thinkMs: number;
   embedQueriesMs: number;
   vectorSearchMs: number;
+  [name: string]: number;
 }
 
-/** Encoded queries: one vector each, and the thoughts behind it when the retriever thinks. */
-export interface EncodedQueries {
-  vectors: Float32Array[];
-  thoughts?: string[][];
-}
-
-/** Loads an O1 model on first use (the engine, and ONNX Runtime, load only when a dense retriever runs). */
-async function loadO1Model(path: string, threads: number | undefined): Promise<O1Model> {
-  const { O1Model: Model } = await import('../../o1/model.js');
-  return Model.load(path, { threads });
+/** Already built parts to use instead of building them from the config (tests, sharing). Their owner closes them. */
+export interface DenseParts {
+  embedder?: Embedder;
+  thinker?: Thinker;
 }
 
 /** Reads the settings every dense retriever shares; the caller rejects unknown keys. */
 export function readDenseSettings(settings: Settings): DenseRetrieverOptions {
+  const embedder = settings.optionalObject('embedder') as EmbedderConfig | undefined;
+  if (embedder !== undefined && typeof embedder.backend !== 'string') throw new O1Error('BAD_ARGUMENT', 'embedder must be an embedder config such as {"backend":"engine","model":"models/o1-small"}', { field: 'embedder' });
   return {
-    model: settings.string('model'),
+    embedder,
+    model: settings.optionalString('model'),
     threads: settings.optionalInteger('threads', 1),
     documentMaxLength: settings.optionalInteger('documentMaxLength', 1),
     documentCache: settings.optionalString('documentCache'),
+    thinker: readThinkerConfig(settings.take('thinker')),
+    aggregation: settings.oneOf('aggregation', ['mean'] as const, 'mean'),
+    includeQueryOnly: settings.boolean('includeQueryOnly', THINKING_DEFAULTS.includeQueryOnly),
+    renormalize: settings.boolean('renormalize', THINKING_DEFAULTS.renormalize),
   };
 }
 
+/** The embedder config a dense config stands for. */
+export function denseEmbedderConfig(options: DenseRetrieverOptions, field = 'embedder'): EmbedderConfig {
+  if (options.embedder !== undefined && options.model !== undefined) throw new O1Error('BAD_ARGUMENT', 'give "embedder" or "model", not both', { field });
+  if (options.embedder !== undefined) {
+    if (options.threads !== undefined || options.documentMaxLength !== undefined) throw new O1Error('BAD_ARGUMENT', '"threads" and "documentMaxLength" go with "model"; put them inside "embedder"', { field: 'threads' });
+    return options.embedder;
+  }
+  if (options.model === undefined || options.model.length === 0) throw new O1Error('BAD_ARGUMENT', 'a dense retriever needs an "embedder" config or a "model" path', { field });
+  const config: EmbedderConfig = { backend: 'engine', model: options.model };
+  if (options.threads !== undefined) config.threads = options.threads;
+  if (options.documentMaxLength !== undefined) config.maxLength = options.documentMaxLength;
+  return config;
+}
+
 /**
- * Dense retrieval with an O1 model's query-only embedding.
+ * The plain mean of per-thought vectors (each already L2-normalised), not re-normalised unless
+ * `renormalize` (default false), optionally with the query-only vector averaged in.
  *
  * @example
- * const dense = new DenseRetriever({ model: 'models/o1-qwen' });
+ * aggregateThoughtVectors([a, b, c]) // (a + b + c) / 3, norm <= 1
+ */
+export function aggregateThoughtVectors(vectors: readonly Float32Array[], options: { queryOnly?: Float32Array; renormalize?: boolean } = {}): Float32Array {
+  const all = options.queryOnly === undefined ? vectors : [...vectors, options.queryOnly];
+  if (all.length === 0) throw new O1Error('BAD_ARGUMENT', 'no thought vectors to aggregate');
+  const sums = new Float64Array(all[0].length);
+  for (const vector of all) for (let index = 0; index < sums.length; index++) sums[index] += vector[index];
+  const mean = new Float32Array(sums.length);
+  for (let index = 0; index < sums.length; index++) mean[index] = sums[index] / all.length;
+  if (options.renormalize === true) {
+    let norm = 0;
+    for (const value of mean) norm += value * value;
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let index = 0; index < mean.length; index++) mean[index] /= norm;
+  }
+  return mean;
+}
+
+/**
+ * Dense retrieval: embed, (think,) search by inner product.
+ *
+ * @example
+ * const dense = new DenseRetriever({ embedder: { backend: 'openai', baseUrl: 'http://127.0.0.1:8080/v1', model: 'bge' } });
  * await dense.index(corpus);
  * const hits = await dense.search({ id: 'q1', text: 'what causes tides' }, { hits: 10 });
  * await dense.dispose();
@@ -76,25 +131,27 @@ export function readDenseSettings(settings: Settings): DenseRetrieverOptions {
 export class DenseRetriever implements Retriever {
   readonly name: string = 'dense';
   readonly options: DenseRetrieverOptions;
+  readonly embedderConfig: EmbedderConfig;
+  readonly thinking: RetrieverThinking;
   readonly timings: DenseTimings = { loadModelMs: 0, embedDocumentsMs: 0, thinkMs: 0, embedQueriesMs: 0, vectorSearchMs: 0 };
   /** Documents whose vectors came from the document cache (summed over index calls). */
   cachedDocuments = 0;
-  protected loaded?: Promise<O1Model>;
-  /** False when the model was handed in: its owner disposes it. */
-  private readonly ownsModel: boolean;
+  private loaded?: Promise<Embedder>;
+  private readonly ownsEmbedder: boolean;
   private vectors?: FlatInnerProductIndex;
   private ids: string[] = [];
   private rowOfId = new Map<string, number>();
 
-  /** @param model an already loaded model to use instead of loading `options.model` (tests, sharing). */
-  constructor(options: DenseRetrieverOptions, model?: O1Model) {
-    if (typeof options?.model !== 'string' || options.model.length === 0) throw new O1Error('BAD_ARGUMENT', `a ${this.name} retriever needs a "model" path`, { field: 'model' });
+  constructor(options: DenseRetrieverOptions, parts: DenseParts = {}) {
     this.options = { ...options };
-    this.ownsModel = model === undefined;
-    if (model !== undefined) this.loaded = Promise.resolve(model);
+    this.embedderConfig = denseEmbedderConfig(options);
+    if ((options.aggregation ?? 'mean') !== 'mean') throw new O1Error('BAD_ARGUMENT', `unknown aggregation '${options.aggregation}' (known: mean)`, { field: 'aggregation' });
+    this.ownsEmbedder = parts.embedder === undefined;
+    if (parts.embedder !== undefined) this.loaded = Promise.resolve(parts.embedder);
+    this.thinking = new RetrieverThinking(options.thinker, parts.thinker);
   }
 
-  /** Builds one from a registry config (`{ "retriever": "dense", "model": PATH }`). */
+  /** Builds one from a registry config (`{ "retriever": "dense", "embedder": {...}, "thinker"?: {...} }`). */
   static fromConfig(config: RetrieverConfig): DenseRetriever {
     const settings = new Settings(config, 'dense retriever');
     settings.string('retriever');
@@ -103,13 +160,13 @@ export class DenseRetriever implements Retriever {
     return new DenseRetriever(options);
   }
 
-  /** The model, loaded on first use. */
-  model(): Promise<O1Model> {
+  /** The embedder, built on first use. */
+  embedder(): Promise<Embedder> {
     if (this.loaded === undefined) {
       const started = performance.now();
-      this.loaded = loadO1Model(this.options.model, this.options.threads).then((model) => {
+      this.loaded = createEmbedder(this.embedderConfig).then((embedder) => {
         this.timings.loadModelMs += Math.round(performance.now() - started);
-        return model;
+        return embedder;
       });
       // Leave the rejection to the awaiting caller, and let a later call retry.
       this.loaded.catch(() => { this.loaded = undefined; });
@@ -123,7 +180,7 @@ export class DenseRetriever implements Retriever {
   }
 
   async index(documents: Iterable<Document> | AsyncIterable<Document>, options: IndexOptions = {}): Promise<void> {
-    const model = await this.model();
+    const embedder = await this.embedder();
     const all: Document[] = [];
     for await (const document of documents) all.push(document);
     const seen = new Set<string>();
@@ -133,24 +190,24 @@ export class DenseRetriever implements Retriever {
     }
     const started = performance.now();
     const progress = new Progress({ label: `${this.name} index`, total: all.length, unit: 'docs', quiet: options.quiet });
-    let reported = 0;
     const cache = this.options.documentCache === undefined ? undefined : await EmbeddingCache.open(this.options.documentCache);
-    const keys = cache === undefined ? [] : all.map((document) => documentKey({ model: model.identity, maxLength: this.options.documentMaxLength, title: document.title, text: document.text }));
+    const keys = cache === undefined ? [] : all.map((document) => documentKey({ model: embedder.identity, title: document.title, text: document.text }));
     const vectors: (Float32Array | undefined)[] = cache === undefined ? all.map(() => undefined) : keys.map((key) => cache.get(key));
     const missing = all.map((_, row) => row).filter((row) => vectors[row] === undefined);
     this.cachedDocuments += all.length - missing.length;
     progress.tick(all.length - missing.length);
-    const fresh = missing.length === 0 ? [] : await model.embedDocuments(missing.map((row) => all[row]), {
-      maxLength: this.options.documentMaxLength,
+    let reported = 0;
+    const fresh = missing.length === 0 ? [] : (await embedder.embedDocuments(missing.map((row) => ({ title: all[row].title, text: all[row].text })), {
       onProgress: (done) => {
         progress.tick(done - reported);
         reported = done;
       },
-    });
+    })).vectors;
     missing.forEach((row, index) => { vectors[row] = fresh[index]; });
     await cache?.set(missing.map((row, index) => ({ key: keys[row], vector: fresh[index] })));
     progress.finish();
-    const index = new FlatInnerProductIndex(model.dimension, all.length);
+    const dimension = vectors[0]?.length ?? (await embedder.dimension());
+    const index = new FlatInnerProductIndex(dimension, all.length);
     index.add(vectors as Float32Array[]);
     this.vectors = index;
     this.ids = all.map((document) => document.id);
@@ -158,62 +215,111 @@ export class DenseRetriever implements Retriever {
     this.timings.embedDocumentsMs += Math.round(performance.now() - started);
   }
 
-  /** Query vectors (here without thinking). Subclasses think first. */
-  protected async encodeQueries(model: O1Model, texts: string[], options: DenseSearchOptions): Promise<EncodedQueries> {
+  /**
+   * Query vectors and the thoughts behind them: without thoughts, the query embedded alone;
+   * with thoughts, O1's aggregation of the query + thought vectors.
+   *
+   * @example
+   * const { vectors, thoughts } = await dense.encodeQueries([{ id: '1', text: 'what causes tides' }]);
+   */
+  async encodeQueries(queries: readonly Query[], options: SearchOptions = {}): Promise<{ vectors: Float32Array[]; thoughts: (readonly string[] | undefined)[] }> {
+    const embedder = await this.embedder();
+    const thoughts = await this.thinking.thoughtsFor(queries, options, `${this.name} think`);
     const started = performance.now();
-    const progress = new Progress({ label: `${this.name} queries`, total: texts.length, unit: 'queries', quiet: options.quiet });
+    const inputs: { text: string; thought?: string }[] = [];
+    const owners: number[] = [];
+    queries.forEach((query, index) => {
+      const list = thoughts[index];
+      const withQueryOnly = list === undefined || list.length === 0 || this.options.includeQueryOnly === true;
+      if (withQueryOnly) {
+        inputs.push({ text: query.text });
+        owners.push(index);
+      }
+      for (const thought of list ?? []) {
+        inputs.push({ text: query.text, thought });
+        owners.push(index);
+      }
+    });
+    const progress = new Progress({ label: `${this.name} queries`, total: inputs.length, unit: 'texts', quiet: options.quiet ?? queries.length === 1 });
     let reported = 0;
-    const vectors = await model.embedQueriesWithoutThinking(texts, {
+    const embedded = (await embedder.embedQueries(inputs, {
+      signal: options.signal,
       onProgress: (done) => {
         progress.tick(done - reported);
         reported = done;
       },
-    });
+    })).vectors;
     progress.finish();
+    const groups: Float32Array[][] = queries.map(() => []);
+    owners.forEach((owner, position) => groups[owner].push(embedded[position]));
+    const vectors = groups.map((group, index) => {
+      const list = thoughts[index];
+      if (list === undefined || list.length === 0) return group[0];
+      return aggregateThoughtVectors(group, { renormalize: this.options.renormalize });
+    });
     this.timings.embedQueriesMs += Math.round(performance.now() - started);
-    return { vectors };
+    return { vectors, thoughts };
   }
 
-  async search(query: Query | string, options: DenseSearchOptions = {}): Promise<Hit[]> {
+  async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
     const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
-    const results = await this.searchQueries([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery }, true);
-    return results[0];
+    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
+    return results.get(asQuery.id) ?? [];
   }
 
-  async searchMany(queries: readonly Query[], options: DenseSearchOptions = {}): Promise<Map<string, Hit[]>> {
-    const results = await this.searchQueries(queries, options, false);
-    return new Map(queries.map((query, index) => [query.id, results[index]]));
-  }
-
-  private async searchQueries(queries: readonly Query[], options: DenseSearchOptions, single: boolean): Promise<Hit[][]> {
+  async searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
     if (this.vectors === undefined) throw new O1Error('BAD_ARGUMENT', `the ${this.name} retriever has no index: call index() first`);
     const hits = options.hits ?? DEFAULT_HITS;
     if (!(Number.isInteger(hits) && hits >= 0)) throw new O1Error('BAD_ARGUMENT', `hits must be a non-negative integer, got ${hits}`, { field: 'hits' });
-    if (queries.length === 0) return [];
-    const model = await this.model();
-    const encoded = await this.encodeQueries(model, queries.map((query) => query.text), { ...options, quiet: options.quiet ?? single });
+    if (queries.length === 0) return new Map();
+    queries.forEach((query, index) => {
+      if (typeof query.text !== 'string' || query.text.trim() === '') throw new O1Error('BAD_ARGUMENT', `query ${query.id || index} is empty: there is nothing to embed`, { field: 'text' });
+    });
+    const encoded = await this.encodeQueries(queries, options);
     const started = performance.now();
     const exclude = queries.map((query) => (options.removeQuery === true ? this.rowOfId.get(query.id) : undefined));
     const found = this.vectors.search(encoded.vectors, hits, exclude);
     this.timings.vectorSearchMs += Math.round(performance.now() - started);
-    return found.map((rows, index) => {
-      const thoughts = encoded.thoughts?.[index];
-      return rows.map(({ index: row, score }) => (thoughts === undefined ? { id: this.ids[row], score } : { id: this.ids[row], score, thoughts }));
-    });
+    return new Map(queries.map((query, index) => {
+      const thoughts = encoded.thoughts[index];
+      return [query.id, found[index].map(({ index: row, score }) => (thoughts === undefined ? { id: this.ids[row], score } : { id: this.ids[row], score, thoughts: [...thoughts] }))];
+    }));
   }
 
   config(): RetrieverConfig {
-    const config: RetrieverConfig = { retriever: this.name, model: this.options.model };
-    if (this.options.threads !== undefined) config.threads = this.options.threads;
-    if (this.options.documentMaxLength !== undefined) config.documentMaxLength = this.options.documentMaxLength;
+    const config: RetrieverConfig = { retriever: this.name };
+    if (this.options.model !== undefined) {
+      config.model = this.options.model;
+      if (this.options.threads !== undefined) config.threads = this.options.threads;
+      if (this.options.documentMaxLength !== undefined) config.documentMaxLength = this.options.documentMaxLength;
+    } else {
+      config.embedder = { ...this.embedderConfig };
+    }
     if (this.options.documentCache !== undefined) config.documentCache = this.options.documentCache;
+    if (this.thinking.thinkerConfig !== undefined) {
+      config.thinker = { ...this.thinking.thinkerConfig };
+      config.aggregation = this.options.aggregation ?? 'mean';
+      config.includeQueryOnly = this.options.includeQueryOnly ?? THINKING_DEFAULTS.includeQueryOnly;
+      config.renormalize = this.options.renormalize ?? THINKING_DEFAULTS.renormalize;
+    }
     return config;
   }
 
-  /** Releases the model (when this retriever loaded it). */
+  statistics(): RetrieverStatistics {
+    const thoughts = this.thinking.statistics();
+    return {
+      documents: this.ids.length,
+      timings: { ...this.timings, thinkMs: this.thinking.thinkMs },
+      ...(thoughts === undefined ? {} : { thoughts }),
+      ...(this.options.documentCache === undefined ? {} : { cachedDocuments: this.cachedDocuments }),
+    };
+  }
+
+  /** Releases the embedder (when this retriever built it) and the thinker. */
   async dispose(): Promise<void> {
     const loaded = this.loaded;
     this.loaded = undefined;
-    if (loaded !== undefined && this.ownsModel) await (await loaded).dispose();
+    if (loaded !== undefined && this.ownsEmbedder) await (await loaded.catch(() => undefined))?.close();
+    await this.thinking.dispose();
   }
 }

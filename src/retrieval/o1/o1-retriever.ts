@@ -1,20 +1,27 @@
 /**
- * The thinking retriever (O1 Embedder, o1-method.md §3): for each query the model samples n
- * thoughts, embeds each query + thought sequence, and averages them; documents are embedded
- * without thoughts; search is exact inner product. Hits carry the thoughts used. Thoughts are
- * cached (memory, and a JSONL file when `thoughtCache` is set), so re-running an evaluation does
- * not regenerate them.
+ * The O1 model thinking and embedding by itself (O1 Embedder, o1-method.md §3): a dense
+ * retriever whose embedder and thinker are the same O1 model on this project's engine (loaded
+ * once and shared: src/backends/engine/runtime.ts). For each query the model samples n thoughts,
+ * embeds each query + thought sequence, and averages them; documents are embedded without
+ * thoughts. Thoughts go through the thought cache (memory, and a JSONL file with `thoughtCache`).
  */
 import { Settings } from '../../backends/settings.js';
+import type { ThinkerConfig } from '../../backends/thinker.js';
 import { O1Error } from '../../errors.js';
-import type { O1Model, ThoughtAggregation } from '../../o1/model.js';
-import { ThoughtCache } from '../../o1/thought-cache.js';
-import { Progress } from '../../util/progress.js';
-import { DenseRetriever, readDenseSettings, type DenseRetrieverOptions, type DenseSearchOptions, type EncodedQueries } from '../dense/dense-retriever.js';
+import { THINKING_DEFAULTS } from '../../thinking/defaults.js';
+import { DenseRetriever, type DenseParts, type ThoughtAggregation } from '../dense/dense-retriever.js';
 import type { RetrieverConfig } from '../retriever.js';
 
 /** Settings of an {@link O1Retriever}; also its registry config (with `retriever: 'o1'`). */
-export interface O1RetrieverOptions extends DenseRetrieverOptions {
+export interface O1RetrieverOptions {
+  /** The O1 model: a Hugging Face folder or a GGUF file. Required. */
+  model: string;
+  /** ONNX Runtime threads. Default the engine's default. */
+  threads?: number;
+  /** Document tokens before `<emb>`. Default 512. */
+  documentMaxLength?: number;
+  /** JSONL cache of document vectors. Default none. */
+  documentCache?: string;
   /** Thoughts per query. Default 3. */
   thoughts?: number;
   /** Default 0.1. */
@@ -37,43 +44,45 @@ export interface O1RetrieverOptions extends DenseRetrieverOptions {
   thoughtCache?: string;
 }
 
-/** Thought counts of an {@link O1Retriever}. */
-export interface ThoughtStatistics {
-  generatedQueries: number;
-  cachedQueries: number;
-}
-
 /**
  * O1 Embedder retrieval: think, embed, aggregate, search.
  *
  * @example
- * const o1 = new O1Retriever({ model: 'models/o1-qwen', thoughts: 3, seed: 0, thoughtCache: 'scifact.thoughts.jsonl' });
+ * const o1 = new O1Retriever({ model: 'models/o1-small', thoughts: 3, seed: 0, thoughtCache: 'scifact.thoughts.jsonl' });
  * await o1.index(corpus);
  * const [best] = await o1.search({ id: 'q1', text: 'what causes tides' }, { hits: 10 });
  * best.thoughts // the 3 thoughts behind the query vector
  */
 export class O1Retriever extends DenseRetriever {
   override readonly name: string = 'o1';
-  readonly thinking: Required<Pick<O1RetrieverOptions, 'thoughts' | 'temperature' | 'topP' | 'maxNewTokens' | 'seed' | 'aggregation' | 'includeQueryOnly' | 'renormalize' | 'queryBatchSize'>> & { thoughtCache?: string };
-  readonly thoughtStatistics: ThoughtStatistics = { generatedQueries: 0, cachedQueries: 0 };
-  private cache?: Promise<ThoughtCache>;
+  readonly o1Options: O1RetrieverOptions;
 
-  constructor(options: O1RetrieverOptions, model?: O1Model) {
-    super(options, model);
-    this.thinking = {
-      thoughts: options.thoughts ?? 3,
-      temperature: options.temperature ?? 0.1,
-      topP: options.topP ?? 0.9,
-      maxNewTokens: options.maxNewTokens ?? 128,
-      seed: options.seed ?? 0,
-      aggregation: options.aggregation ?? 'mean',
-      includeQueryOnly: options.includeQueryOnly ?? false,
-      renormalize: options.renormalize ?? false,
-      queryBatchSize: options.queryBatchSize ?? 16,
-      thoughtCache: options.thoughtCache,
+  constructor(options: O1RetrieverOptions, parts: DenseParts = {}) {
+    if (typeof options?.model !== 'string' || options.model.length === 0) throw new O1Error('BAD_ARGUMENT', 'an o1 retriever needs a "model" path', { field: 'model' });
+    const thinker: ThinkerConfig = {
+      backend: 'engine',
+      model: options.model,
+      layout: 'o1',
+      thoughts: options.thoughts ?? THINKING_DEFAULTS.thoughts,
+      temperature: options.temperature ?? THINKING_DEFAULTS.temperature,
+      topP: options.topP ?? THINKING_DEFAULTS.topP,
+      maxTokens: options.maxNewTokens ?? THINKING_DEFAULTS.maxTokens,
+      seed: options.seed ?? THINKING_DEFAULTS.seed,
+      batchSize: options.queryBatchSize ?? THINKING_DEFAULTS.batchSize,
     };
-    if (!(Number.isInteger(this.thinking.thoughts) && this.thinking.thoughts >= 1)) throw new O1Error('BAD_ARGUMENT', `thoughts must be a positive integer, got ${this.thinking.thoughts}`, { field: 'thoughts' });
-    if (this.thinking.aggregation !== 'mean') throw new O1Error('BAD_ARGUMENT', `unknown aggregation '${this.thinking.aggregation}' (known: mean)`, { field: 'aggregation' });
+    if (options.threads !== undefined) thinker.threads = options.threads;
+    if (options.thoughtCache !== undefined) thinker.thoughtCache = options.thoughtCache;
+    super({
+      model: options.model,
+      threads: options.threads,
+      documentMaxLength: options.documentMaxLength,
+      documentCache: options.documentCache,
+      thinker,
+      aggregation: options.aggregation,
+      includeQueryOnly: options.includeQueryOnly,
+      renormalize: options.renormalize,
+    }, parts);
+    this.o1Options = { ...options };
   }
 
   /** Builds one from a registry config (`{ "retriever": "o1", "model": PATH, "thoughts": 3, ... }`). */
@@ -81,57 +90,43 @@ export class O1Retriever extends DenseRetriever {
     const settings = new Settings(config, 'o1 retriever');
     settings.string('retriever');
     const options: O1RetrieverOptions = {
-      ...readDenseSettings(settings),
-      thoughts: settings.integer('thoughts', 3, 1),
-      temperature: settings.number('temperature', 0.1, 0),
-      topP: settings.number('topP', 0.9, Number.MIN_VALUE),
-      maxNewTokens: settings.integer('maxNewTokens', 128, 0),
-      seed: settings.integer('seed', 0, Number.MIN_SAFE_INTEGER),
+      model: settings.string('model'),
+      threads: settings.optionalInteger('threads', 1),
+      documentMaxLength: settings.optionalInteger('documentMaxLength', 1),
+      documentCache: settings.optionalString('documentCache'),
+      thoughts: settings.integer('thoughts', THINKING_DEFAULTS.thoughts, 1),
+      temperature: settings.number('temperature', THINKING_DEFAULTS.temperature, 0),
+      topP: settings.number('topP', THINKING_DEFAULTS.topP, Number.MIN_VALUE),
+      maxNewTokens: settings.integer('maxNewTokens', THINKING_DEFAULTS.maxTokens, 0),
+      seed: settings.integer('seed', THINKING_DEFAULTS.seed, Number.MIN_SAFE_INTEGER),
       aggregation: settings.oneOf('aggregation', ['mean'] as const, 'mean'),
-      includeQueryOnly: settings.boolean('includeQueryOnly', false),
-      renormalize: settings.boolean('renormalize', false),
-      queryBatchSize: settings.integer('queryBatchSize', 16, 1),
+      includeQueryOnly: settings.boolean('includeQueryOnly', THINKING_DEFAULTS.includeQueryOnly),
+      renormalize: settings.boolean('renormalize', THINKING_DEFAULTS.renormalize),
+      queryBatchSize: settings.integer('queryBatchSize', THINKING_DEFAULTS.batchSize, 1),
       thoughtCache: settings.optionalString('thoughtCache'),
     };
     settings.rejectUnknown();
     return new O1Retriever(options);
   }
 
-  /** The thought cache (opened on first use). */
-  thoughtCache(): Promise<ThoughtCache> {
-    this.cache ??= this.thinking.thoughtCache === undefined ? Promise.resolve(new ThoughtCache()) : ThoughtCache.open(this.thinking.thoughtCache);
-    return this.cache;
-  }
-
-  protected override async encodeQueries(model: O1Model, texts: string[], options: DenseSearchOptions): Promise<EncodedQueries> {
-    const cache = await this.thoughtCache();
-    const { thoughtCache: _path, aggregation, includeQueryOnly, renormalize, ...sampling } = this.thinking;
-    const thinkStarted = performance.now();
-    const progress = new Progress({ label: 'o1 think', total: texts.length, unit: 'queries', quiet: options.quiet });
-    let reported = 0;
-    const before = { ...model.stats };
-    const thoughts = await model.generateThoughts(texts, {
-      ...sampling,
-      cache,
-      onProgress: (done) => {
-        progress.tick(done - reported);
-        reported = done;
-      },
-    });
-    progress.finish();
-    this.thoughtStatistics.generatedQueries += model.stats.generatedQueries - before.generatedQueries;
-    this.thoughtStatistics.cachedQueries += model.stats.cachedQueries - before.cachedQueries;
-    const embedStarted = performance.now();
-    this.timings.thinkMs += Math.round(embedStarted - thinkStarted);
-    const results = await model.embedThoughts(texts, thoughts, { aggregation, includeQueryOnly, renormalize });
-    this.timings.embedQueriesMs += Math.round(performance.now() - embedStarted);
-    return { vectors: results.map((result) => result.embedding), thoughts: results.map((result) => result.thoughts) };
-  }
-
   override config(): RetrieverConfig {
-    const { thoughtCache, ...thinking } = this.thinking;
-    const config: RetrieverConfig = { ...super.config(), ...thinking };
-    if (thoughtCache !== undefined) config.thoughtCache = thoughtCache;
+    const options = this.o1Options;
+    const config: RetrieverConfig = {
+      retriever: this.name,
+      model: options.model,
+      thoughts: options.thoughts ?? THINKING_DEFAULTS.thoughts,
+      temperature: options.temperature ?? THINKING_DEFAULTS.temperature,
+      topP: options.topP ?? THINKING_DEFAULTS.topP,
+      maxNewTokens: options.maxNewTokens ?? THINKING_DEFAULTS.maxTokens,
+      seed: options.seed ?? THINKING_DEFAULTS.seed,
+      aggregation: options.aggregation ?? 'mean',
+      includeQueryOnly: options.includeQueryOnly ?? THINKING_DEFAULTS.includeQueryOnly,
+      renormalize: options.renormalize ?? THINKING_DEFAULTS.renormalize,
+      queryBatchSize: options.queryBatchSize ?? THINKING_DEFAULTS.batchSize,
+    };
+    for (const key of ['threads', 'documentMaxLength', 'documentCache', 'thoughtCache'] as const) {
+      if (options[key] !== undefined) config[key] = options[key];
+    }
     return config;
   }
 }

@@ -3,7 +3,7 @@
  * floats, ties broken by document id descending in byte (`strcmp`) order. Writers and the
  * evaluator share it so a written run is read back in the order it was evaluated in.
  */
-import type { Hit } from '../data/types.js';
+import type { Hit } from './types.js';
 
 /**
  * Compares two ids in UTF-8 byte order, which is what C `strcmp` does and equals Unicode code
