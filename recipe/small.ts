@@ -14,19 +14,18 @@
  *      joint      O1 joint training (0.8 InfoNCE + 0.2 thought CE), full fine-tuning
  *   7. export     models/o1-small (f16 safetensors, config.json, tokenizer.json)
  *   8. eval       SciFact and NFCorpus test: bm25, dense, o1 (3 thoughts), fused (bm25 + o1),
- *                 each through `o1e eval --json`, so the numbers are the CLI's
+ *                 each through `evaluateRetriever`, the call behind `o1e eval --json`, so the
+ *                 numbers (and the JSON files) are the CLI's
  *   9. card       results.json and README.md in models/o1-small
  * Every step writes under the work dir (default .cache/recipe-small, git-ignored) and is skipped
  * when its output exists, so a killed run resumes where it stopped. Test queries and test qrels
  * are only read by step 8. `--smoke` shrinks every step to seconds (work dir
  * .cache/recipe-small-smoke, model written there, evaluation on a small slice of the train split).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { promisify } from 'node:util';
 import { createThinker } from '../src/backends/registry.js';
 import { loadBeir, readCorpus } from '../src/data/beir.js';
 import { DecoderModel } from '../src/inference/model.js';
@@ -42,13 +41,12 @@ import { runTraining, type TrainingSummary } from '../src/training/trainer.js';
 import { writeFileAtomic, writeLinesAtomic } from '../src/util/atomic-write.js';
 import { readRun } from '../src/data/trec.js';
 import { evaluate } from '../src/evaluation/index.js';
+import { evaluateRetriever, type EvaluationReport } from '../src/evaluation/evaluate-retriever.js';
+import type { RetrieverConfig } from '../src/retrieval/retriever.js';
 import { buildTrainingRecords, fuseRuns, judgedQueryIds, MeanPoolingEmbedder, REPRODUCTION_SLICE, seededShuffle, StepRunner, WindowedBatchingThinker, writeBeirQuerySubset, writeBeirSlice, writeFolderAtomic } from './lib.js';
 
-const runProcess = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'datasets');
-// o1e from the TypeScript source (tsx, a dev dependency), like the tests: bin/o1e.js runs dist/, which needs a build.
-const O1E = ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'cli', 'main.ts')];
 const DATASETS = ['scifact', 'nfcorpus'] as const;
 const RETRIEVERS = ['bm25', 'dense', 'o1', 'fused'] as const;
 const SEED = 0;
@@ -298,18 +296,23 @@ async function main(): Promise<void> {
   });
 
   // 8a. The fusion weight, chosen on the validation queries (never on test): bm25 and o1 runs
-  // through the CLI, fused offline for each candidate weight, best nDCG@10 kept (ties: smaller weight).
+  // evaluated as `o1e eval` does, fused offline for each candidate weight, best nDCG@10 kept
+  // (ties: smaller weight).
   const evalDir = join(work, 'eval');
   await mkdir(evalDir, { recursive: true });
-  const cli = async (args: string[]): Promise<string> => {
-    log(`[recipe]   o1e ${args.join(' ')}`);
-    const { stdout } = await runProcess(process.execPath, [...O1E, ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
+  // In-process `o1e eval --json` (quiet): the retriever configs below are the ones the CLI builds
+  // from the same flags, and each report file holds what the CLI prints.
+  const evaluation = async (config: RetrieverConfig, data: string, split: string, run?: string): Promise<EvaluationReport> => {
+    log(`[recipe]   evaluate ${JSON.stringify(config)} on ${data} (${split})`);
+    return evaluateRetriever(config, data, { split, quiet: true, run });
   };
-  const thinkingArgs = (dataset: string): string[] => [
-    '--thoughts', String(settings.eval.thoughts), '--seed', String(settings.eval.seed), '--max-new-tokens', String(settings.eval.maxNewTokens),
-    '--thought-cache', join(evalDir, `${dataset}.thoughts.jsonl`), '--document-cache', join(evalDir, `${dataset}.documents.jsonl`),
-  ];
+  const reportText = (report: EvaluationReport): string => `${JSON.stringify(report)}\n`;
+  // `--retriever o1 --model out --thoughts --seed --max-new-tokens [--thought-cache --document-cache]`.
+  const o1Config = (dataset: string | undefined): RetrieverConfig => ({
+    retriever: 'o1', model: out, thoughts: settings.eval.thoughts, seed: settings.eval.seed, maxNewTokens: settings.eval.maxNewTokens,
+    ...(dataset === undefined ? {} : { documentCache: join(evalDir, `${dataset}.documents.jsonl`), thoughtCache: join(evalDir, `${dataset}.thoughts.jsonl`) }),
+  });
+  const denseConfig = (documentCache: string): RetrieverConfig => ({ retriever: 'dense', model: out, documentCache });
   const fusionWeight: Record<string, number> = {};
   const validationTable: Record<string, unknown> = {};
   for (const dataset of DATASETS) {
@@ -317,8 +320,8 @@ async function main(): Promise<void> {
     await steps.run(`validate-${dataset}`, file, async () => {
       const data = join(recordsDir, 'validation', dataset);
       const runs = { bm25: join(evalDir, `${dataset}-validation-bm25.run`), o1: join(evalDir, `${dataset}-validation-o1.run`) };
-      const bm25 = JSON.parse(await cli(['eval', '--data', data, '--split', 'validation', '--retriever', 'bm25', '--run', runs.bm25, '--json']));
-      const o1 = JSON.parse(await cli(['eval', '--data', data, '--split', 'validation', '--retriever', 'o1', '--model', out, ...thinkingArgs(dataset), '--run', runs.o1, '--json']));
+      const bm25 = await evaluation({ retriever: 'bm25' }, data, 'validation', runs.bm25);
+      const o1 = await evaluation(o1Config(dataset), data, 'validation', runs.o1);
       const { readBeirQrels } = await import('../src/data/beir.js');
       const qrels = await readBeirQrels(join(data, 'qrels', 'validation.tsv'));
       const rankings = [await readRun(runs.bm25), await readRun(runs.o1)];
@@ -339,7 +342,7 @@ async function main(): Promise<void> {
     validationTable[dataset] = report;
   }
 
-  // 8b. Evaluation on test through the CLI (what the test re-runs).
+  // 8b. Evaluation on test, as `o1e eval` runs it (what the test re-runs).
   const table: Record<string, Record<string, { ndcg_cut_10: number; recall_100: number; seconds: number }>> = {};
   for (const dataset of DATASETS) {
     let data = join(SHARED, dataset);
@@ -353,12 +356,14 @@ async function main(): Promise<void> {
     for (const retriever of RETRIEVERS) {
       const file = join(evalDir, `${dataset}-${retriever}.json`);
       await steps.run(`eval-${dataset}-${retriever}`, file, async () => {
-        const args = ['eval', '--data', data, '--split', split, '--retriever', retriever, '--json'];
-        if (retriever !== 'bm25') args.push('--model', out);
-        if (retriever === 'dense') args.push('--document-cache', join(evalDir, `${dataset}.documents.jsonl`));
-        if (retriever === 'o1' || retriever === 'fused') args.push(...thinkingArgs(dataset));
-        if (retriever === 'fused') args.push('--fusion-weights', `1,${fusionWeight[dataset]}`);
-        await writeFileAtomic(file, await cli(args));
+        const configs: Record<(typeof RETRIEVERS)[number], () => RetrieverConfig> = {
+          bm25: () => ({ retriever: 'bm25' }),
+          dense: () => denseConfig(join(evalDir, `${dataset}.documents.jsonl`)),
+          o1: () => o1Config(dataset),
+          // `--retriever fused --model out ... --fusion-weights 1,w`: bm25 + o1 by RRF.
+          fused: () => ({ retriever: 'fused', fusion: 'rrf', retrievers: [{ retriever: 'bm25' }, o1Config(dataset)], weights: [1, fusionWeight[dataset]] }),
+        };
+        await writeFileAtomic(file, reportText(await evaluation(configs[retriever](), data, split)));
       });
       const report = JSON.parse(await readFile(file, 'utf8'));
       table[dataset][retriever] = { ndcg_cut_10: report.metrics.ndcg_cut_10, recall_100: report.metrics.recall_100, seconds: steps.records[`eval-${dataset}-${retriever}`].seconds };
@@ -372,9 +377,8 @@ async function main(): Promise<void> {
     const source = smoke ? join(work, 'smoke-beir', 'scifact') : join(SHARED, REPRODUCTION_SLICE.dataset);
     const split = smoke ? 'train' : REPRODUCTION_SLICE.split;
     await writeBeirSlice(source, split, sliceDir, REPRODUCTION_SLICE);
-    const args = [...O1E, 'eval', '--data', sliceDir, '--split', split, '--retriever', 'o1', '--model', out, '--max-new-tokens', String(settings.eval.maxNewTokens), '--json'];
-    const { stdout } = await runProcess(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
-    await writeFileAtomic(sliceFile, stdout);
+    // No caches: thoughts generated afresh, as the test re-runs it.
+    await writeFileAtomic(sliceFile, reportText(await evaluation(o1Config(undefined), sliceDir, split)));
   });
   const sliceReport = JSON.parse(await readFile(sliceFile, 'utf8'));
 
@@ -386,13 +390,12 @@ async function main(): Promise<void> {
     const source = smoke ? join(recordsDir, 'smoke-validation-source', 'scifact') : join(SHARED, 'scifact');
     const data = join(recordsDir, 'trained-queries', 'scifact');
     await writeBeirQuerySubset(source, 'train', data, ids, 'trained');
-    await writeFileAtomic(fitFile, await cli(['eval', '--data', data, '--split', 'trained', '--retriever', 'dense', '--model', out, '--document-cache', join(evalDir, 'scifact.documents.jsonl'), '--json']));
+    await writeFileAtomic(fitFile, reportText(await evaluation(denseConfig(join(evalDir, 'scifact.documents.jsonl')), data, 'trained')));
   });
   const fitReport = JSON.parse(await readFile(fitFile, 'utf8'));
   const validationDenseFile = join(evalDir, 'scifact-validation-dense.json');
   await steps.run('eval-scifact-validation-dense', validationDenseFile, async () => {
-    await writeFileAtomic(validationDenseFile, await cli(['eval', '--data', join(recordsDir, 'validation', 'scifact'), '--split', 'validation', '--retriever', 'dense', '--model', out,
-      '--document-cache', join(evalDir, 'scifact.documents.jsonl'), '--json']));
+    await writeFileAtomic(validationDenseFile, reportText(await evaluation(denseConfig(join(evalDir, 'scifact.documents.jsonl')), join(recordsDir, 'validation', 'scifact'), 'validation')));
   });
   const validationDense = JSON.parse(await readFile(validationDenseFile, 'utf8'));
   const fit = {

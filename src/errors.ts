@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   GENERATION_FAILED: 'a model produced no usable output',
   CANCELLED: 'the work was cancelled through its AbortSignal',
   MISSING_THOUGHT: 'a thoughts file has no thoughts for a query',
+  OVERLOADED: 'a queue is full (too much work waiting); retry later',
   // indexes and vector stores
   INDEX_MISMATCH: 'an index was built with another model, dimension, retriever or format version',
   STORE_ERROR: 'a vector store (a file, usearch or a database) failed',

@@ -52,7 +52,7 @@ export * from './retrieval/registry.js';
 export { Bm25Retriever, type Bm25Options, type Bm25SearchOptions, type Bm25Statistics } from './retrieval/bm25/bm25-retriever.js';
 export { createAnalyzer, ANALYZER_NAMES, type Analyzer } from './retrieval/analyzer/index.js';
 export { DenseRetriever, type DenseRetrieverOptions, type DenseSearchOptions, type DenseTimings } from './retrieval/dense/dense-retriever.js';
-export { O1Retriever, type O1RetrieverOptions, type ThoughtStatistics } from './retrieval/o1/o1-retriever.js';
+export { O1Retriever, type O1RetrieverOptions } from './retrieval/o1/o1-retriever.js';
 export * from './retrieval/fusion/fused-retriever.js';
 
 // Backends: the Thinker and Embedder seams (types only), their registries, JSON configs.
@@ -62,5 +62,5 @@ export * from './backends/registry.js';
 export { loadJsonConfig, Settings } from './backends/settings.js';
 
 // The thought cache (JSONL, shared by the O1 retriever and synthesis) and progress reporting.
-export { ThoughtCache, type ThoughtKey } from './thinking/thought-cache.js';
+export { ThoughtCache, type ThoughtKey } from './util/thought-cache.js';
 export { Progress, type ProgressOptions } from './util/progress.js';

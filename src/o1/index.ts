@@ -5,4 +5,4 @@ export {
   type DocumentEmbeddingOptions, type O1ModelOptions, type O1ModelStats, type PreparedO1Model, type QueryEmbeddingOptions,
   type ThinkingOptions, type ThoughtAggregation, type ThoughtfulEmbedding,
 } from './model.js';
-export { ThoughtCache, type ThoughtKey } from './thought-cache.js';
+export { ThoughtCache, type ThoughtKey } from '../util/thought-cache.js';

@@ -22,7 +22,7 @@ import { modelIdentity } from '../util/model-identity.js';
 import type { DecoderWeights } from '../model/types.js';
 import { HuggingFaceTokenizer, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { cleanThought, documentIds, o1TokenIds, O1_LIMITS, O1_SPECIAL_TOKENS, queryPromptIds, querySequenceIds, type O1TokenIds } from './layout.js';
-import type { ThoughtCache, ThoughtKey } from '../thinking/thought-cache.js';
+import type { ThoughtCache, ThoughtKey } from '../util/thought-cache.js';
 
 /** How the per-thought vectors of a query become one vector. */
 export type ThoughtAggregation = 'mean';

@@ -13,7 +13,7 @@ import { O1Error } from '../errors.js';
 import { readTrainingRecords, type TrainingRecord } from '../synth/records.js';
 import { THINKING_DEFAULTS } from './defaults.js';
 import { buildThinkingPrompt, promptIdentity, readPromptTemplate, type PromptSettings } from './prompt.js';
-import { ThoughtCache, type ThoughtKey } from './thought-cache.js';
+import { ThoughtCache, type ThoughtKey } from '../util/thought-cache.js';
 
 /** The thinking settings of a thinker config (besides the backend's own keys). */
 export interface ThinkingSettings {

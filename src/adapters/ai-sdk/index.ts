@@ -13,4 +13,4 @@
  * @module
  */
 export { createO1Embedder, readO1ProviderOptions, O1_PROVIDER_KEY, type O1EmbedderProvider, type O1EmbedderProviderSettings, type O1EmbeddingModel, type O1EmbeddingProviderOptions } from './provider.js';
-export { ThinkingEmbedder, type ThinkingEmbedderOptions, type ThinkingEmbeddings, type ThinkingQueryOptions } from '../thinking-embedder.js';
+export { ThinkingEmbedder, type ThinkingEmbedderOptions, type ThinkingEmbeddings, type ThinkingQueryOptions } from '../../thinking/thinking-embedder.js';

@@ -14,7 +14,7 @@
 import type { EmbeddingModelV3, EmbeddingModelV3CallOptions, EmbeddingModelV3Result } from '@ai-sdk/provider';
 import { Settings } from '../../backends/settings.js';
 import { O1Error } from '../../errors.js';
-import { ThinkingEmbedder, type ThinkingEmbedderOptions } from '../thinking-embedder.js';
+import { ThinkingEmbedder, type ThinkingEmbedderOptions } from '../../thinking/thinking-embedder.js';
 
 /** The key of our options in `providerOptions` and of our metadata in `providerMetadata`. */
 export const O1_PROVIDER_KEY = 'o1';
@@ -54,7 +54,13 @@ export interface O1EmbedderProvider {
   close(): Promise<void>;
 }
 
-/** Reads `providerOptions.o1`, rejecting unknown keys and bad values (BAD_ARGUMENT naming the field). */
+/**
+ * Reads `providerOptions.o1` (default `{ inputType: 'document' }`), rejecting unknown keys and
+ * bad values with O1Error BAD_ARGUMENT naming the field.
+ *
+ * @example
+ * readO1ProviderOptions({ o1: { inputType: 'query', thoughts: 1 } }) // { inputType: 'query', thoughts: 1 }
+ */
 export function readO1ProviderOptions(providerOptions: EmbeddingModelV3CallOptions['providerOptions']): Required<Pick<O1EmbeddingProviderOptions, 'inputType'>> & Pick<O1EmbeddingProviderOptions, 'thoughts'> {
   const values = providerOptions?.[O1_PROVIDER_KEY];
   if (values === undefined) return { inputType: 'document' };

@@ -5,7 +5,7 @@
  * embeddings therefore searches with thinking queries.
  */
 import { Embeddings, type EmbeddingsParams } from '@langchain/core/embeddings';
-import { ThinkingEmbedder, type ThinkingEmbedderOptions } from '../thinking-embedder.js';
+import { ThinkingEmbedder, type ThinkingEmbedderOptions } from '../../thinking/thinking-embedder.js';
 
 /** Settings of {@link O1Embeddings}: our embedder and thinker, plus LangChain's AsyncCaller settings. */
 export interface O1EmbeddingsParams extends ThinkingEmbedderOptions, EmbeddingsParams {}

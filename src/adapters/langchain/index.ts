@@ -25,4 +25,4 @@ export { O1Embeddings, type O1EmbeddingsParams, type ThinkingQueryEmbedding } fr
 export { O1LangChainRetriever, hitToDocument, pageContentOf, type O1DocumentMetadata, type O1LangChainRetrieverInput } from './retriever.js';
 export { O1VectorStore, type O1AddOptions, type O1VectorStoreArgs, type O1VectorStoreFilter } from './vector-store.js';
 export { MemoryInnerProductStore } from './memory-store.js';
-export { ThinkingEmbedder, type ThinkingEmbedderOptions, type ThinkingEmbeddings, type ThinkingQueryOptions } from '../thinking-embedder.js';
+export { ThinkingEmbedder, type ThinkingEmbedderOptions, type ThinkingEmbeddings, type ThinkingQueryOptions } from '../../thinking/thinking-embedder.js';

@@ -42,12 +42,24 @@ export interface O1LangChainRetrieverInput extends BaseRetrieverInput {
   searchOptions?: Omit<SearchOptions, 'hits'>;
 }
 
-/** `pageContent` of a document: title and text separated by a blank line (the text alone when untitled). */
+/**
+ * `pageContent` of a document: title and text separated by a blank line (the text alone when untitled).
+ *
+ * @example
+ * pageContentOf({ title: 'Tides', text: 'The moon pulls the oceans.' }) // 'Tides\n\nThe moon pulls the oceans.'
+ */
 export function pageContentOf(document: Pick<O1Document, 'title' | 'text'>): string {
   return document.title === '' ? document.text : `${document.title}\n\n${document.text}`;
 }
 
-/** A LangChain document for one hit: the document's own metadata, then id, title, score and thoughts (which win). */
+/**
+ * A LangChain document for one hit: the document's own metadata, then id, title, score and
+ * thoughts (which win over keys of the same name).
+ *
+ * @example
+ * hitToDocument({ id: 'd1', score: 0.8, thoughts: ['the moon'] }, { id: 'd1', title: 'Tides', text: '...' }).metadata
+ * // { id: 'd1', title: 'Tides', score: 0.8, thoughts: ['the moon'] }
+ */
 export function hitToDocument(hit: Hit, document: O1Document): Document<O1DocumentMetadata> {
   return new Document<O1DocumentMetadata>({
     id: hit.id,

@@ -1,64 +1,182 @@
-import { parseArgs } from 'node:util';
 import { once } from 'node:events';
-import { O1Error } from '../../errors.js';
-import type { Embedder } from '../../backends/embedder.js';
-import type { Thinker } from '../../backends/thinker.js';
-import { createEmbedder, createThinker } from '../../backends/registry.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Embedder, EmbedderConfig } from '../../backends/embedder.js';
+import { createEmbedder } from '../../backends/registry.js';
 import { loadJsonConfig } from '../../backends/settings.js';
-import { startOpenAiServer } from '../../server/openai-server.js';
+import type { ThinkerConfig } from '../../backends/thinker.js';
+import { readCorpus } from '../../data/beir.js';
+import { O1Error } from '../../errors.js';
+import type { RetrieverConfig } from '../../retrieval/retriever.js';
+import { buildSearchSource } from '../../server/search.js';
+import { apiKeysFromEnvironment } from '../../server/security.js';
+import { startServer } from '../../server/server.js';
+import { QueryThinker } from '../../thinking/query-thinker.js';
 import type { Command } from '../command.js';
-import { parseInteger } from '../arguments.js';
+import { parseCommandLine, parseInteger, rejectPositionals } from '../arguments.js';
 
-const USAGE = `usage: o1e serve [--thinker CONFIG] [--embedder CONFIG] [--port 8080] [--host 127.0.0.1]
-                 [--api-key KEY] [--quiet]
+const USAGE = `usage: o1e serve --model PATH | [--thinker CONFIG] [--embedder CONFIG]
+                 [--retriever CONFIG] [--data DIR | --corpus FILE.jsonl]
+                 [--host 127.0.0.1] [--port 8080] [--api-key-env NAME] [--cors ORIGIN]
+                 [--max-batch 64] [--max-wait-ms 5] [--max-queue 10000] [--timeout-ms 60000]
+                 [--body-limit 16MiB] [--max-inputs 2048] [--max-tokens-per-input 8192]
+                 [--threads N] [--thought-cache FILE] [--quiet]
 
-Serves a thinker and/or an embedder over an OpenAI-compatible HTTP API: POST /v1/chat/completions,
-/v1/completions, /v1/embeddings and GET /v1/models. Runs until SIGINT or SIGTERM.
+Serves thinking embeddings and search over HTTP (Fastify), OpenAI-compatible:
+  POST /v1/embeddings     input (string or array), encoding_format float|base64, usage; extension
+                          input_type "query"|"document" (default document); queries think first
+                          when the server has a thinker (body: thoughts, temperature, top_p,
+                          seed, max_thought_tokens, or "think": false) and return data[i].thoughts
+  POST /v1/search         {"query", "hits": 10, "thinker": false | {settings}} -> hits with id,
+                          title, snippet, score, thoughts, and latency_ms
+  POST /v1/chat/completions, /v1/completions   the thinker, proxied (non-streaming)
+  GET  /v1/models, /health (no key needed), /metrics (Prometheus text)
+Texts of concurrent requests are batched; a client that disconnects cancels its queued work.
+Runs until SIGINT or SIGTERM, then stops accepting and drains requests in flight (a second
+signal exits at once).
 
-  --thinker CONFIG   thinker config: a JSON file or inline JSON, e.g.
-                     '{"backend":"llama-cpp","model":"model.gguf","threads":1}'
-  --embedder CONFIG  embedder config, same forms (backends: openai, llama-cpp, and any registered)
-  --port N           port; 0 picks a free one (default 8080)
+  --model PATH       an O1 model as both thinker and embedder (one loaded copy), e.g.
+                     models/o1-small
+  --thinker CONFIG   thinker config, a JSON file or inline JSON, with thinking settings beside
+                     the backend's: '{"backend":"engine","model":"M","thoughts":3}'
+  --embedder CONFIG  embedder config, same forms: '{"backend":"llama-cpp","model":"e.gguf"}'
+  --retriever CONFIG what /v1/search searches (default {"retriever":"bm25"} when a corpus is
+                     given); {"retriever":"dense"} searches with the served embedder
+  --data DIR         BEIR folder whose corpus.jsonl is indexed for /v1/search
+  --corpus FILE      a BEIR corpus.jsonl to index instead
   --host HOST        interface (default 127.0.0.1)
-  --api-key KEY      require 'Authorization: Bearer KEY' (default: none; also O1E_API_KEY)
-  --quiet            print nothing but errors
+  --port N           port; 0 picks a free one (default 8080)
+  --api-key-env NAME require 'Authorization: Bearer KEY' with a key from the environment
+                     variable NAME (several comma-separated allowed; default O1E_API_KEY when
+                     set, else no key)
+  --cors ORIGIN      answer CORS for ORIGIN (or *); default off
+  --max-batch N      most texts per model call (default 64)
+  --max-wait-ms N    longest a text waits for its batch to fill (default 5)
+  --max-queue N      most texts waiting per queue, then 429 (default 10000)
+  --timeout-ms N     deadline per request, then 504 and its work cancelled (default 60000)
+  --body-limit SIZE  largest request body, bytes or with KiB/MiB (default 16MiB), then 413
+  --max-inputs N     most inputs per embeddings request (default 2048)
+  --max-tokens-per-input N  most tokens per input, estimated as UTF-8 bytes / 4 (default 8192)
+  --threads N        with --model: ONNX Runtime threads
+  --thought-cache FILE  JSONL thought cache (read, then appended to), reused across restarts
+  --quiet            print nothing but the listening line and errors
 `;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  thinker: { type: 'string' },
+  embedder: { type: 'string' },
+  retriever: { type: 'string' },
+  data: { type: 'string' },
+  corpus: { type: 'string' },
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '8080' },
+  'api-key-env': { type: 'string' },
+  cors: { type: 'string' },
+  'max-batch': { type: 'string', default: '64' },
+  'max-wait-ms': { type: 'string', default: '5' },
+  'max-queue': { type: 'string', default: '10000' },
+  'timeout-ms': { type: 'string', default: '60000' },
+  'body-limit': { type: 'string', default: '16MiB' },
+  'max-inputs': { type: 'string', default: '2048' },
+  'max-tokens-per-input': { type: 'string', default: '8192' },
+  threads: { type: 'string' },
+  'thought-cache': { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
+/**
+ * Parses a size in bytes: an integer, optionally with a unit (B, KB/KiB, MB/MiB, GB/GiB; the
+ * decimal and binary spellings both mean powers of 1024).
+ *
+ * @example
+ * parseByteSize('16MiB', 'body-limit') // 16777216
+ */
+export function parseByteSize(text: string, option: string): number {
+  const match = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
+  if (match === null) throw new O1Error('BAD_ARGUMENT', `--${option} must be a size such as 1048576, 512KiB or 16MiB, got '${text}'`, { field: option });
+  const unit = (match[2] ?? 'b').toLowerCase()[0];
+  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  const value = Number.parseInt(match[1], 10) * scale;
+  if (value < 1) throw new O1Error('BAD_ARGUMENT', `--${option} must be at least 1 byte`, { field: option });
+  return value;
+}
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve a thinker and/or embedder over an OpenAI-compatible HTTP API',
+  summary: 'serve thinking embeddings, search and a thinker over an OpenAI-compatible HTTP API',
   usage: USAGE,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        thinker: { type: 'string' },
-        embedder: { type: 'string' },
-        port: { type: 'string', default: '8080' },
-        host: { type: 'string', default: '127.0.0.1' },
-        'api-key': { type: 'string' },
-        quiet: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-    if (values.thinker === undefined && values.embedder === undefined) {
-      throw new O1Error('BAD_ARGUMENT', 'give --thinker CONFIG, --embedder CONFIG or both', { field: 'thinker' });
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
+    rejectPositionals(positionals);
+    if (values.model !== undefined && (values.thinker !== undefined || values.embedder !== undefined)) {
+      throw new O1Error('BAD_ARGUMENT', '--model is the thinker and the embedder: give --model, or --thinker and/or --embedder', { field: 'model' });
     }
-    const port = parseInteger(values.port, 'port', 0);
-    let thinker: Thinker | undefined;
+    if (values.model === undefined && values.thinker === undefined && values.embedder === undefined) {
+      throw new O1Error('BAD_ARGUMENT', 'give --model PATH, or --thinker CONFIG and/or --embedder CONFIG', { field: 'model' });
+    }
+    if (values.data !== undefined && values.corpus !== undefined) throw new O1Error('BAD_ARGUMENT', 'give --data DIR or --corpus FILE, not both', { field: 'corpus' });
+    const corpusPath = values.data !== undefined ? join(values.data, 'corpus.jsonl') : values.corpus;
+    if (values.retriever !== undefined && corpusPath === undefined) throw new O1Error('BAD_ARGUMENT', '--retriever needs documents to index: add --data DIR or --corpus FILE', { field: 'retriever' });
+    if (corpusPath !== undefined && !existsSync(corpusPath)) throw new O1Error('MISSING_FILE', 'the corpus does not exist', { file: corpusPath });
+    const threads = values.threads === undefined ? undefined : parseInteger(values.threads, 'threads', 1);
+    const limits = {
+      port: parseInteger(values.port, 'port', 0),
+      maxBatch: parseInteger(values['max-batch'], 'max-batch', 1),
+      maxWaitMs: parseInteger(values['max-wait-ms'], 'max-wait-ms', 0),
+      maxQueue: parseInteger(values['max-queue'], 'max-queue', 1),
+      timeoutMs: parseInteger(values['timeout-ms'], 'timeout-ms', 1),
+      bodyLimit: parseByteSize(values['body-limit'], 'body-limit'),
+      maxInputs: parseInteger(values['max-inputs'], 'max-inputs', 1),
+      maxTokensPerInput: parseInteger(values['max-tokens-per-input'], 'max-tokens-per-input', 1),
+    };
+    const keyVariable = values['api-key-env'] ?? (process.env.O1E_API_KEY === undefined ? undefined : 'O1E_API_KEY');
+    const apiKey = keyVariable === undefined ? undefined : apiKeysFromEnvironment(keyVariable);
+    const retrieverConfig = values.retriever === undefined ? undefined : await loadJsonConfig(values.retriever, 'retriever') as RetrieverConfig;
+
+    let thinkerConfig: ThinkerConfig | undefined;
+    let embedderConfig: EmbedderConfig | undefined;
+    if (values.model !== undefined) {
+      // Both roles on one engine model: the runtime shares one loaded copy between them.
+      thinkerConfig = { backend: 'engine', model: values.model, ...(threads === undefined ? {} : { threads }) };
+      embedderConfig = { backend: 'engine', model: values.model, ...(threads === undefined ? {} : { threads }) };
+    } else {
+      if (values.thinker !== undefined) thinkerConfig = await loadJsonConfig(values.thinker, 'thinker') as ThinkerConfig;
+      if (values.embedder !== undefined) embedderConfig = await loadJsonConfig(values.embedder, 'embedder') as EmbedderConfig;
+    }
+    if (thinkerConfig !== undefined && values['thought-cache'] !== undefined) thinkerConfig = { ...thinkerConfig, thoughtCache: values['thought-cache'] };
+
+    let queryThinker: QueryThinker | undefined;
     let embedder: Embedder | undefined;
     try {
-      if (values.thinker !== undefined) thinker = await createThinker(await loadJsonConfig(values.thinker, 'thinker') as never);
-      if (values.embedder !== undefined) embedder = await createEmbedder(await loadJsonConfig(values.embedder, 'embedder') as never);
-      const server = await startOpenAiServer({ thinker, embedder, host: values.host, port, apiKey: values['api-key'] ?? process.env.O1E_API_KEY });
-      const served = [thinker && `thinker ${thinker.model} (${thinker.backend})`, embedder && `embedder ${embedder.model} (${embedder.backend})`].filter(Boolean).join(', ');
+      if (thinkerConfig !== undefined) queryThinker = await QueryThinker.create(thinkerConfig);
+      if (embedderConfig !== undefined) embedder = await createEmbedder(embedderConfig);
+      const server = await startServer({
+        ...limits,
+        host: values.host,
+        apiKey,
+        cors: values.cors,
+        thinker: queryThinker?.thinker,
+        queryThinker,
+        embedder,
+        search: corpusPath === undefined ? undefined : (parts) => buildSearchSource({ retriever: retrieverConfig, corpus: readCorpus(corpusPath), embedder: parts.embedder, quiet: values.quiet }),
+      });
+      const served = [
+        queryThinker && `thinker ${queryThinker.thinker.model} (${queryThinker.thinker.backend})`,
+        embedder && `embedder ${embedder.model} (${embedder.backend})`,
+        server.search && `search ${server.search.retriever.name} over ${server.search.retriever.statistics().documents} documents`,
+      ].filter(Boolean).join(', ');
       // Always printed (even with --quiet) on stdout: scripts read the URL from it.
       process.stdout.write(`listening on ${server.url} (${served})\n`);
-      const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
-      if (!values.quiet) process.stderr.write(`o1e serve: ${String(signal[0] ?? 'signal')}, shutting down\n`);
+      const [signal] = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]) as [string | undefined];
+      // A second signal means "now": skip the drain.
+      const force = (): never => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      if (!values.quiet) process.stderr.write(`o1e serve: ${signal ?? 'signal'}, draining requests in flight and shutting down\n`);
       await server.close();
     } finally {
-      await thinker?.close();
+      await queryThinker?.close();
       await embedder?.close();
     }
     return 0;

@@ -11,6 +11,7 @@ import { Settings } from '../../backends/settings.js';
 import type { Thinker, ThinkerConfig } from '../../backends/thinker.js';
 import type { Document, Hit, Query } from '../../data/types.js';
 import { O1Error } from '../../errors.js';
+import { embedQueriesWithThoughts } from '../../thinking/aggregate.js';
 import { THINKING_DEFAULTS } from '../../thinking/defaults.js';
 import { Progress } from '../../util/progress.js';
 import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
@@ -96,28 +97,7 @@ export function denseEmbedderConfig(options: DenseRetrieverOptions, field = 'emb
   return config;
 }
 
-/**
- * The plain mean of per-thought vectors (each already L2-normalised), not re-normalised unless
- * `renormalize` (default false), optionally with the query-only vector averaged in.
- *
- * @example
- * aggregateThoughtVectors([a, b, c]) // (a + b + c) / 3, norm <= 1
- */
-export function aggregateThoughtVectors(vectors: readonly Float32Array[], options: { queryOnly?: Float32Array; renormalize?: boolean } = {}): Float32Array {
-  const all = options.queryOnly === undefined ? vectors : [...vectors, options.queryOnly];
-  if (all.length === 0) throw new O1Error('BAD_ARGUMENT', 'no thought vectors to aggregate');
-  const sums = new Float64Array(all[0].length);
-  for (const vector of all) for (let index = 0; index < sums.length; index++) sums[index] += vector[index];
-  const mean = new Float32Array(sums.length);
-  for (let index = 0; index < sums.length; index++) mean[index] = sums[index] / all.length;
-  if (options.renormalize === true) {
-    let norm = 0;
-    for (const value of mean) norm += value * value;
-    norm = Math.sqrt(norm);
-    if (norm > 0) for (let index = 0; index < mean.length; index++) mean[index] /= norm;
-  }
-  return mean;
-}
+export { aggregateThoughtVectors } from '../../thinking/aggregate.js';
 
 /**
  * Dense retrieval: embed, (think,) search by inner product.
@@ -226,37 +206,22 @@ export class DenseRetriever implements Retriever {
     const embedder = await this.embedder();
     const thoughts = await this.thinking.thoughtsFor(queries, options, `${this.name} think`);
     const started = performance.now();
-    const inputs: { text: string; thought?: string }[] = [];
-    const owners: number[] = [];
-    queries.forEach((query, index) => {
-      const list = thoughts[index];
-      const withQueryOnly = list === undefined || list.length === 0 || this.options.includeQueryOnly === true;
-      if (withQueryOnly) {
-        inputs.push({ text: query.text });
-        owners.push(index);
-      }
-      for (const thought of list ?? []) {
-        inputs.push({ text: query.text, thought });
-        owners.push(index);
-      }
-    });
-    const progress = new Progress({ label: `${this.name} queries`, total: inputs.length, unit: 'texts', quiet: options.quiet ?? queries.length === 1 });
+    const total = queries.reduce((sum, _query, index) => {
+      const count = thoughts[index]?.length ?? 0;
+      return sum + count + (count === 0 || this.options.includeQueryOnly === true ? 1 : 0);
+    }, 0);
+    const progress = new Progress({ label: `${this.name} queries`, total, unit: 'texts', quiet: options.quiet ?? queries.length === 1 });
     let reported = 0;
-    const embedded = (await embedder.embedQueries(inputs, {
+    const { vectors } = await embedQueriesWithThoughts(embedder, queries.map((query) => query.text), thoughts, {
+      includeQueryOnly: this.options.includeQueryOnly,
+      renormalize: this.options.renormalize,
       signal: options.signal,
       onProgress: (done) => {
         progress.tick(done - reported);
         reported = done;
       },
-    })).vectors;
-    progress.finish();
-    const groups: Float32Array[][] = queries.map(() => []);
-    owners.forEach((owner, position) => groups[owner].push(embedded[position]));
-    const vectors = groups.map((group, index) => {
-      const list = thoughts[index];
-      if (list === undefined || list.length === 0) return group[0];
-      return aggregateThoughtVectors(group, { renormalize: this.options.renormalize });
     });
+    progress.finish();
     this.timings.embedQueriesMs += Math.round(performance.now() - started);
     return { vectors, thoughts };
   }

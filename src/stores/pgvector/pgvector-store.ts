@@ -81,14 +81,22 @@ export function redactConnectionString(connectionString: string): string {
 }
 
 /**
- * A vector as pgvector's text literal. JavaScript prints each float32 (widened to a double)
- * with the shortest digits that give that double back, which parse (strtof) to the same float32.
+ * A vector as pgvector's text literal. Each float32 is written with JavaScript's shortest
+ * digits for it when those are short, else with 9 significant digits: both parse (strtof) back
+ * to the same float32 (9 digits always suffice), and the literal stays about half the length of
+ * the shortest double digits, which matters for bulk upserts.
  *
  * @example
- * vectorLiteral(new Float32Array([0.5, -1])) // '[0.5,-1]'
+ * vectorLiteral(new Float32Array([0.5, -1, 0.1])) // '[0.5,-1,0.100000001]'
  */
 export function vectorLiteral(vector: Float32Array): string {
-  return `[${Array.prototype.join.call(vector, ',')}]`;
+  const parts = new Array<string>(vector.length);
+  for (let index = 0; index < vector.length; index++) {
+    const value = vector[index];
+    const shortest = String(value);
+    parts[index] = shortest.length <= 10 ? shortest : value.toPrecision(9);
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /**

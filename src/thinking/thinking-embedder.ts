@@ -1,19 +1,18 @@
 /**
- * What the framework adapters (./langchain, ./ai-sdk) share: an {@link Embedder} and an
+ * What the framework adapters (src/adapters/langchain, src/adapters/ai-sdk) and the server share: an {@link Embedder} and an
  * optional thinker, turned into "thinking embeddings". A query is thought about first (through
  * the thought cache), each query + thought is embedded, and the query vector is O1 Embedder's
  * aggregation of them (the mean of the L2-normalised vectors, `aggregateThoughtVectors`); a
  * query without thoughts gets its plain embedding, and documents are never thought about.
- * This folder imports no framework: the adapters next to it do, behind their own subpaths.
  */
 import type { DocumentInput, Embedder, EmbedderConfig, EmbeddingResult, EmbeddingUsage } from '../backends/embedder.js';
 import { createEmbedder } from '../backends/registry.js';
 import type { ThinkerConfig } from '../backends/thinker.js';
 import { O1Error } from '../errors.js';
-import { aggregateThoughtVectors } from '../retrieval/dense/dense-retriever.js';
-import { THINKING_DEFAULTS } from '../thinking/defaults.js';
-import { QueryThinker } from '../thinking/query-thinker.js';
-import { ThoughtCache } from '../thinking/thought-cache.js';
+import { embedQueriesWithThoughts } from './aggregate.js';
+import { THINKING_DEFAULTS } from './defaults.js';
+import { QueryThinker } from './query-thinker.js';
+import { ThoughtCache } from '../util/thought-cache.js';
 
 /** Settings of a {@link ThinkingEmbedder} (and of the adapters built on it). */
 export interface ThinkingEmbedderOptions {
@@ -172,23 +171,8 @@ export class ThinkingEmbedder {
     if (texts.length === 0) return { vectors: [], thoughts: [], usage: { tokens: 0 } };
     const [embedder, thinker] = await Promise.all([this.embedder(), this.thinkerFor(options.thoughts)]);
     const thoughts = thinker === undefined ? texts.map(() => []) : await thinker.think(texts.map((text) => ({ text })), { signal: options.signal });
-    const inputs: { text: string; thought?: string }[] = [];
-    const owners: number[] = [];
-    texts.forEach((text, index) => {
-      if (thoughts[index].length === 0 || this.includeQueryOnly) {
-        inputs.push({ text });
-        owners.push(index);
-      }
-      for (const thought of thoughts[index]) {
-        inputs.push({ text, thought });
-        owners.push(index);
-      }
-    });
-    const embedded = await embedder.embedQueries(inputs, { signal: options.signal });
-    const groups: Float32Array[][] = texts.map(() => []);
-    owners.forEach((owner, position) => groups[owner].push(embedded.vectors[position]));
-    const vectors = groups.map((group, index) => (thoughts[index].length === 0 ? group[0] : aggregateThoughtVectors(group, { renormalize: this.renormalize })));
-    return { vectors, thoughts, usage: { tokens: embedded.usage.tokens } };
+    const { vectors, usage } = await embedQueriesWithThoughts(embedder, texts, thoughts, { includeQueryOnly: this.includeQueryOnly, renormalize: this.renormalize, signal: options.signal });
+    return { vectors, thoughts, usage };
   }
 
   /** Document vectors (no thinking), in order. */

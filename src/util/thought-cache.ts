@@ -8,7 +8,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { O1Error } from '../errors.js';
-import { readAppendedJsonl } from '../util/jsonl-log.js';
+import { readAppendedJsonl } from './jsonl-log.js';
 
 /** What decides a query's thoughts. */
 export interface ThoughtKey {
