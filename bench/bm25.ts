@@ -1,7 +1,8 @@
 /**
  * BM25 benchmark: our index and search against Orama's full-text (BM25) search on SciFact and
  * NFCorpus test, same documents (title + " " + text), same machine, same run; plus the end-to-end
- * time of `o1e eval` on SciFact (evaluateRetriever: loading, indexing, 300 queries and metrics). Prints one JSON line on stdout.
+ * time of `o1e eval` on SciFact (evaluateRetriever: loading, indexing, 300 queries and metrics).
+ * Prints one JSON line on stdout.
  *
  *   npm run bench:bm25
  */

@@ -9,7 +9,12 @@
  * Prints ONE JSON line with texts/s on both sides, `ratio` = ours / llama.cpp, the mean cosine
  * between the two sides' vectors (a correctness check) and the process's peak RSS.
  *
+ * `use_lite` in the same line: Universal Sentence Encoder Lite on our engine at 1 and 2 threads
+ * against its own TF.js runtime (one WebAssembly thread) on the same documents, texts in and
+ * vectors out, with the smallest cosine between the two sides (bench/peers/use-lite.ts).
+ *
  * usage: npm run bench:embed -- [--threads N] [--documents N] [--arena on|off] (our sessions' CPU memory arena; default: DecoderModel's)
+ *        [--use-lite on|off|only] (default on; `only` skips the llama.cpp comparison)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,11 +25,17 @@ import { defaultThreadCount } from '../src/engine/session.js';
 import { DecoderModel } from '../src/inference/model.js';
 import { cosineSimilarity } from '../src/util/vectors.js';
 import { peakRssMiB, randomLlamaGguf, scifactDocuments } from './peers/models.js';
+import { useLiteRow } from './peers/use-lite.js';
 
 const MAX_TOKENS = 256;
-const { values } = parseArgs({ options: { threads: { type: 'string' }, documents: { type: 'string', default: '1000' }, arena: { type: 'string' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string' }, documents: { type: 'string', default: '1000' }, arena: { type: 'string' }, 'use-lite': { type: 'string', default: 'on' } } });
 const threads = values.threads === undefined ? defaultThreadCount() : Number(values.threads);
 const count = Number(values.documents);
+const useLite = values['use-lite'] === 'off' ? undefined : await useLiteRow(await scifactDocuments(count));
+if (values['use-lite'] === 'only') {
+  console.log(JSON.stringify({ bench: 'embed', use_lite: useLite, peak_rss_mib: peakRssMiB() }));
+  process.exit(0);
+}
 
 const directory = await mkdtemp(join(tmpdir(), 'o1-bench-embed-'));
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
@@ -72,6 +83,7 @@ try {
         ratio: Number((oursRate / theirRate).toFixed(3)),
         mean_cosine: Number(meanCosine.toFixed(6)),
         ours_sessions: ours.sessionCount,
+        use_lite: useLite,
         peak_rss_mib: peakRssMiB(),
       }),
     );

@@ -203,7 +203,7 @@ function benchHnswlib(dataset: Dataset, exact: VectorMatch[][]) {
 
 async function benchPgvector(server: DatabaseServer, dataset: Dataset, exact: VectorMatch[][], connections: number, withExactScan: boolean) {
   const table = `bench_${dataset.name}`;
-  const config: VectorStoreConfig = { store: 'pgvector', connectionString: server.connectionString, table, m: CONNECTIVITY, efConstruction: 64, efSearch: 100, batchSize: 500, connections, maintenanceWorkMemory: '1GB' };
+  const config: VectorStoreConfig = { store: 'pgvector', connectionString: server.connectionString, table, m: CONNECTIVITY, efConstruction: 64, efSearch: 100, batchSize: 500, connections, vectorFormat: 'binary', maintenanceWorkMemory: '1GB' };
   const store = await createVectorStore(config, { dimension: dataset.dimension });
   const insert = await timed(() => store.upsert(dataset.items));
   const index = await timed(() => store.flush());
@@ -216,7 +216,7 @@ async function benchPgvector(server: DatabaseServer, dataset: Dataset, exact: Ve
     buildSeconds: round(insert.seconds + index.seconds, 3),
     bytes: statistics.bytes,
     serverVersion: statistics.details.serverVersion,
-    settings: { m: CONNECTIVITY, efConstruction: 64, efSearch: 100, connections },
+    settings: { m: CONNECTIVITY, efConstruction: 64, efSearch: 100, connections, vectorFormat: 'binary' },
     queriesPerSecond: hnsw.queriesPerSecond,
     recallAt10: round(recallAt(hnsw.results, exact)),
   };
@@ -283,7 +283,7 @@ async function main(): Promise<void> {
   const servers: { pglite?: DatabaseServer; postgres?: DatabaseServer; postgresSkipped?: string } = {};
   const results: Record<string, unknown> = {};
   try {
-    if (options.pglite) servers.pglite = await startPgliteServer({ maxConnections: 1 });
+    if (options.pglite) servers.pglite = await startPgliteServer();
     if (options.postgres) {
       servers.postgresSkipped = postgresMissing();
       if (servers.postgresSkipped === undefined) servers.postgres = await PostgresServer.create();

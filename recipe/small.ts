@@ -165,9 +165,12 @@ async function main(): Promise<void> {
       // Validation queries first, so they can be kept out of the training records.
       const validation = settings.records.validation[dataset];
       const validationSplit = validation.split === 'train' ? { queries, qrels } : await loadBeir(join(SHARED, dataset), validation.split, { quiet: true });
-      const validationIds = seededShuffle(judgedQueryIds(validationSplit.queries, validationSplit.qrels), SEED + 1).slice(0, validation.queries);
-      // (A smoke run validates on its small slice instead, to stay fast.)
-      if (smoke) await writeBeirSlice(join(SHARED, dataset), validation.split, join(recordsDir, 'smoke-validation-source', dataset), { queries: 40, documents: 150 });
+      // (A smoke run validates on a small slice instead, to stay fast: its first 40 judged
+      // queries, as writeBeirSlice chooses them, so the validation queries are drawn from those.)
+      const smokeSlice = { queries: 40, documents: 150 };
+      const validationPool = smoke ? validationSplit.queries.filter((query) => validationSplit.qrels.has(query.id)).slice(0, smokeSlice.queries) : validationSplit.queries;
+      const validationIds = seededShuffle(judgedQueryIds(validationPool, validationSplit.qrels), SEED + 1).slice(0, validation.queries);
+      if (smoke) await writeBeirSlice(join(SHARED, dataset), validation.split, join(recordsDir, 'smoke-validation-source', dataset), smokeSlice);
       const validationSource = smoke ? join(recordsDir, 'smoke-validation-source', dataset) : join(SHARED, dataset);
       await writeBeirQuerySubset(validationSource, validation.split, join(recordsDir, 'validation', dataset), validationIds, 'validation');
       counts[`${dataset}ValidationQueries`] = validationIds.length;

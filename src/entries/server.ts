@@ -1,12 +1,14 @@
 /**
- * `o1-embedder/server`: the OpenAI-compatible HTTP server (`/v1/chat/completions`,
- * `/v1/completions`, `/v1/embeddings`, `/v1/models`) over any Thinker and Embedder.
+ * `o1-embedder/server`: the HTTP server over any Thinker and Embedder, `startServer` (alias
+ * `startOpenAiServer`; Fastify): OpenAI-compatible embeddings with thinking queries, search, the
+ * completions proxy, health, Prometheus metrics, dynamic batching; plus its building blocks.
+ * Loads Fastify; no native runtime.
  *
  * @example
  * import { createEmbedder, createThinker } from 'o1-embedder';
- * import { startOpenAiServer } from 'o1-embedder/server';
+ * import { startServer } from 'o1-embedder/server';
  * const model = 'node_modules/o1-embedder/models/o1-small';
- * const server = await startOpenAiServer({
+ * const server = await startServer({
  *   thinker: await createThinker({ backend: 'engine', model }),
  *   embedder: await createEmbedder({ backend: 'engine', model }),
  *   port: 8080,

@@ -33,6 +33,11 @@ export interface EvaluateRetrieverOptions {
   queryLimit?: number;
   /** Cancels the work. */
   signal?: AbortSignal;
+  /**
+   * The retriever has already indexed the corpus (a persistent index: openIndex(...).retriever()):
+   * `index()` is skipped and `documents` reports the retriever's count. Default false.
+   */
+  indexed?: boolean;
   /** Called with everything retrieved, before the retriever is disposed (reports, hit inspection). */
   onResults?: (results: EvaluationResults) => void | Promise<void>;
 }
@@ -103,7 +108,7 @@ export async function evaluateRetriever(retriever: RetrieverConfig | Retriever, 
     const queries = options.queryLimit === undefined ? allQueries : allQueries.slice(0, options.queryLimit);
     const judged = options.queryLimit === undefined ? qrels : new Map(queries.map((query) => [query.id, qrels.get(query.id) ?? new Map()]));
     lap('loadMs');
-    await built.index(corpus, { quiet, total: corpus.length });
+    if (options.indexed !== true) await built.index(corpus, { quiet, total: corpus.length });
     lap('indexMs');
     const removeQuery = EVALUATION_PRESETS[preset].dropIdenticalIds;
     const found = await built.searchMany(queries, { hits, removeQuery, quiet, signal: options.signal });
@@ -127,7 +132,7 @@ export async function evaluateRetriever(retriever: RetrieverConfig | Retriever, 
       preset,
       hits,
       queries: result.queryCount,
-      documents: corpus.length,
+      documents: options.indexed === true ? statistics.documents : corpus.length,
       metrics,
       timings,
       ...(statistics.thoughts === undefined ? {} : { thoughts: statistics.thoughts }),

@@ -310,6 +310,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return undefined;
   });
 
+  // Answers finished while closing end their connection, so close() need not wait out the
+  // keep-alive timeout of connections that were busy when it was called.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.setErrorHandler((error, _request, reply) => {
     const { status, body } = problemOf(error);
     if (reply.sent || reply.raw.destroyed) return;

@@ -19,7 +19,12 @@ export function registerVectorStore(name: string, factory: VectorStoreFactory): 
   factories.set(name, factory);
 }
 
-/** Registered store names, sorted. */
+/**
+ * Registered store names, sorted.
+ *
+ * @example
+ * vectorStoreNames() // ['flat', 'hnsw', 'pgvector']
+ */
 export function vectorStoreNames(): string[] {
   return [...factories.keys()].sort();
 }

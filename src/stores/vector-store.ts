@@ -96,6 +96,10 @@ export interface PgvectorStoreConfig extends VectorStoreConfig {
   batchSize?: number;
   /** Connections in the pool (searches of one call run on all of them). Default 1. */
   connections?: number;
+  /** How vectors travel in bound parameters: `text` literals (default) or pgvector's `binary` format (much faster to parse, notably on PGlite). */
+  vectorFormat?: 'text' | 'binary';
+  /** `SET LOCAL maintenance_work_mem` for the index build (e.g. `1GB`); default: the server's. */
+  maintenanceWorkMemory?: string;
 }
 
 /** One vector to store. */

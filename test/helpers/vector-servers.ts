@@ -26,7 +26,12 @@ export interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before returning). */
+/**
+ * A free TCP port on 127.0.0.1 (the OS picks it; the listener is closed before returning).
+ *
+ * @example
+ * const port = await freePort();
+ */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -102,7 +107,12 @@ function extensionFolder(): string | undefined {
   }
 }
 
-/** Why PostgreSQL 15 + pgvector cannot run here, or undefined when it can. */
+/**
+ * Why PostgreSQL 15 + pgvector cannot run here, or undefined when it can.
+ *
+ * @example
+ * postgresMissing() // undefined once .ci/run has installed PostgreSQL and pgvector
+ */
 export function postgresMissing(): string | undefined {
   if (!existsSync(join(POSTGRES_BIN, 'initdb'))) return `${POSTGRES_BIN}/initdb is missing (apt-get install postgresql-15)`;
   const folder = extensionFolder();
@@ -113,6 +123,9 @@ export function postgresMissing(): string | undefined {
 /**
  * Options for a `test()`/`describe()` that needs PostgreSQL 15 + pgvector: skipped when it is
  * not installed, except under CI=true, where the suite runs and fails.
+ *
+ * @example
+ * describe('pgvector on PostgreSQL', postgresTestOptions(), () => { ... })
  */
 export function postgresTestOptions(): { skip?: string } {
   const missing = postgresMissing();

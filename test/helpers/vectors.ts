@@ -9,6 +9,9 @@ import { SeededRandom } from '../../src/util/random.js';
  * `count` unit vectors around `clusters` random centres (noise `spread` per coordinate before
  * normalising), row-major in one Float32Array: the shape of real embedding sets, where
  * neighbours are close and HNSW has structure to exploit.
+ *
+ * @example
+ * const base = clusteredUnitVectors(1000, 384, 1); // 1000 rows of 384
  */
 export function clusteredUnitVectors(count: number, dimension: number, seed: number, clusters = 100, spread = 0.6): Float32Array {
   const random = new SeededRandom(seed);
@@ -30,17 +33,32 @@ export function clusteredUnitVectors(count: number, dimension: number, seed: num
   return values;
 }
 
-/** Row `row` of a row-major matrix (a view). */
+/**
+ * Row `row` of a row-major matrix (a view).
+ *
+ * @example
+ * rowOf(matrix, 384, 2) // the third row
+ */
 export function rowOf(matrix: Float32Array, dimension: number, row: number): Float32Array {
   return matrix.subarray(row * dimension, (row + 1) * dimension);
 }
 
-/** Items `prefix0..prefixN-1` for every row of a row-major matrix. */
+/**
+ * Items `prefix0..prefixN-1` for every row of a row-major matrix.
+ *
+ * @example
+ * itemsOf(matrix, 384)[0].id // 'd0'
+ */
 export function itemsOf(matrix: Float32Array, dimension: number, prefix = 'd'): VectorItem[] {
   return Array.from({ length: matrix.length / dimension }, (_, row) => ({ id: `${prefix}${row}`, vector: rowOf(matrix, dimension, row) }));
 }
 
-/** Seeded normal vectors (not unit length, like O1 query vectors), one Float32Array each. */
+/**
+ * Seeded normal vectors (not unit length, like O1 query vectors), one Float32Array each.
+ *
+ * @example
+ * const queries = randomVectors(20, 384, 7);
+ */
 export function randomVectors(count: number, dimension: number, seed: number, scale = 1): Float32Array[] {
   const random = new SeededRandom(seed);
   return Array.from({ length: count }, () => random.normalArray(dimension, scale));
@@ -49,6 +67,9 @@ export function randomVectors(count: number, dimension: number, seed: number, sc
 /**
  * Exact top-k by inner product in float64, ties by id: the reference every store is checked
  * against.
+ *
+ * @example
+ * const [best] = bruteForce(items, [query], 10);
  */
 export function bruteForce(items: readonly VectorItem[], queries: readonly Float32Array[], k: number, exclude: readonly (string | undefined)[] = []): VectorMatch[][] {
   return queries.map((query, index) => {
@@ -63,7 +84,12 @@ export function bruteForce(items: readonly VectorItem[], queries: readonly Float
   });
 }
 
-/** Mean fraction of each reference list's ids found in the corresponding result (recall@k). */
+/**
+ * Mean fraction of each reference list's ids found in the corresponding result (recall@k).
+ *
+ * @example
+ * recallAt(await store.search(queries, 10), bruteForce(items, queries, 10)) // e.g. 0.996
+ */
 export function recallAt(results: readonly VectorMatch[][], reference: readonly VectorMatch[][]): number {
   let found = 0;
   let total = 0;

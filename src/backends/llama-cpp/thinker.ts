@@ -12,7 +12,7 @@ import {
 } from 'node-llama-cpp';
 import { randomInt } from 'node:crypto';
 import { O1Error } from '../../errors.js';
-import { checkSamplingOptions, sampleToken } from '../../inference/sampling.js';
+import { checkSamplingOptions, DEFAULT_SAMPLING, sampleToken } from '../../inference/sampling.js';
 import { modelIdentity } from '../../util/model-identity.js';
 import { deriveSeed, SeededRandom } from '../../util/random.js';
 import { throwIfCancelled } from '../inputs.js';
@@ -50,8 +50,11 @@ export interface LlamaCppThinkerConfig {
 
 type SamplingDefaults = Required<Pick<LlamaCppThinkerConfig, 'temperature' | 'topP' | 'maxTokens'>>;
 
-/** O1 Embedder's thought sampling (o1-method.md §3). */
-const O1_SAMPLING: SamplingDefaults = { temperature: 0.1, topP: 0.9, maxTokens: 128 };
+/**
+ * O1 Embedder's thought sampling (o1-method.md §3), as the engine's sampler defaults it (src/thinking's
+ * table sits above the backends, which it imports).
+ */
+const O1_SAMPLING: SamplingDefaults = { ...DEFAULT_SAMPLING, maxTokens: 128 };
 /** Completion defaults of plain models. */
 const PLAIN_SAMPLING: SamplingDefaults = { temperature: 0.8, topP: 0.95, maxTokens: 256 };
 

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { O1Error } from '../../errors.js';
 import { DecoderModel } from '../../inference/model.js';
 import type { Command } from '../command.js';

@@ -2,6 +2,7 @@ import { loadJsonConfig } from '../../backends/settings.js';
 import type { ThinkerConfig } from '../../backends/thinker.js';
 import { O1Error } from '../../errors.js';
 import { evaluateRetriever, REPORTED_MEASURES } from '../../evaluation/evaluate-retriever.js';
+import { openIndex } from '../../indexes/open-index.js';
 import type { EvaluationPresetName } from '../../evaluation/presets.js';
 import { retrieverNames } from '../../retrieval/registry.js';
 import { DEFAULT_HITS, type RetrieverConfig } from '../../retrieval/retriever.js';
@@ -14,6 +15,7 @@ const USAGE = `usage: o1e eval --data DIR [--split test] [--retriever bm25|dense
                 [--query-weight 1] [--query-only-weight 0] [--thoughts 3] [--seed 0]
                 [--max-new-tokens 128] [--threads N] [--fusion rrf|score] [--fusion-weights 1,1]
                 [--thought-cache FILE] [--document-cache FILE] [--report FILE.html]
+       o1e eval --index INDEX --data DIR [--thinker CONFIG] [--split test] [--hits 1000] ...
 
 Loads a BEIR split, indexes its corpus, retrieves --hits documents per judged query and
 evaluates them: nDCG@10, R@100, R@1000 and MRR@10 (recip_rank under -M 10). The default preset
@@ -28,6 +30,8 @@ or a JSON file), e.g. '{"backend":"file","path":"thoughts.jsonl"}' or
                     o1 (the O1 model of --model thinking and embedding by itself);
                     fused (bm25 + dense, or bm25 + o1 when --model is given without a thinker)
   --config FILE     a whole retriever config (JSON file or inline); replaces --retriever & co.
+  --index INDEX     evaluate a prebuilt index (o1e index) instead of indexing the corpus: it
+                    searches as its manifest says (--thinker overrides its thinking)
   --thinker CONFIG  bm25, dense, fused: think before searching (thoughts on every hit)
   --embedder CONFIG dense, fused: the embedder, e.g. '{"backend":"use-lite"}'
   --model PATH      dense, o1, fused: an O1 model (Hugging Face folder or GGUF file)
@@ -61,6 +65,7 @@ const OPTIONS = {
   split: { type: 'string', default: 'test' },
   retriever: { type: 'string' },
   config: { type: 'string' },
+  index: { type: 'string' },
   thinker: { type: 'string' },
   embedder: { type: 'string' },
   hits: { type: 'string', default: String(DEFAULT_HITS) },
@@ -200,11 +205,14 @@ export const evalCommand: Command = {
     const hits = parseInteger(values.hits, 'hits', 1);
     const queryLimit = values.queries === undefined ? undefined : parseInteger(values.queries, 'queries', 1);
     const quiet = values.quiet || values.json;
-    const config = await retrieverConfig(values);
+    // With --index the retriever is the index's: only --thinker may change how it searches.
+    if (values.index !== undefined) refuse(values, ['retriever', 'config', 'embedder', 'model', 'query-weight', 'query-only-weight', 'thoughts', 'seed', 'max-new-tokens', 'threads', 'fusion', 'fusion-weights', 'thought-cache', 'document-cache'], 'does not apply to --index (the index holds its retriever config)');
+    const index = values.index === undefined ? undefined : await openIndex(values.index, { thinker: await thinkerConfig(values) });
+    const config = index === undefined ? await retrieverConfig(values) : index.retriever().config();
     const preset = values.preset as EvaluationPresetName;
     const reportPath = values.report;
-    const report = await evaluateRetriever(config, values.data, {
-      split: values.split, hits, preset, quiet, run: values.run, queryLimit,
+    const report = await evaluateRetriever(index?.retriever() ?? config, values.data, {
+      split: values.split, hits, preset, quiet, run: values.run, queryLimit, indexed: index !== undefined,
       onResults: reportPath === undefined ? undefined : async (results) => {
         const thoughts = new Map<string, readonly string[]>();
         for (const [id, found] of results.hits) if (found[0]?.thoughts !== undefined) thoughts.set(id, found[0].thoughts);
@@ -215,7 +223,7 @@ export const evalCommand: Command = {
           description: `${values.data} ${values.split}`,
         });
       },
-    });
+    }).finally(() => index?.close());
     if (values.json) {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {

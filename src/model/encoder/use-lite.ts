@@ -32,6 +32,7 @@ import {
   affine,
   attention,
   div,
+  expand,
   gather,
   l2Normalize,
   layerNorm,
@@ -41,6 +42,7 @@ import {
   reduceSum,
   relu,
   reshape,
+  selfAttention,
   split,
   sub,
   tanh,
@@ -323,19 +325,25 @@ export function timingSignal(inverseTimescales: Float32Array, length: number): F
   return table;
 }
 
+/** Graph-shape choices, exported so benchmarks can compare them. */
+export const useLiteTuning = {
+  /** Self-attention as ONNX Runtime's fused com.microsoft Attention kernel instead of plain ops. */
+  fusedAttention: true,
+};
+
 /** The parameters of a USE-Lite graph by name. */
 export type UseLiteParameters = ReadonlyMap<string, Tensor>;
 
 /**
- * Declares every parameter as a graph input under its name (fed with the loaded weights at run
- * time, so sessions of every bucket share one copy).
+ * Declares every parameter as a data input under its name: fed with the loaded weights at run
+ * time, so the sessions of every bucket share one copy. Not trainable (no gradients flow to them).
  *
  * @example
  * const parameters = declareUseLiteParameters(graph, config);
  */
 export function declareUseLiteParameters(graph: Graph, config: UseLiteConfig): Map<string, Tensor> {
   const parameters = new Map<string, Tensor>();
-  for (const [name, shape] of useLiteParameterShapes(config)) parameters.set(name, graph.parameter(name, shape));
+  for (const [name, shape] of useLiteParameterShapes(config)) parameters.set(name, graph.input(name, 'float32', shape));
   return parameters;
 }
 
@@ -368,7 +376,9 @@ export function useLiteForward(config: UseLiteConfig, parameters: UseLiteParamet
   const rows = batch * length;
   const timing = graph.constant(timingSignal(config.inverseTimescales, length), [1, length, config.embeddingWidth], 'float32');
   let hidden = reshape(add(gather(parameter(parameters, 'embedding'), inputIds), timing), [rows, config.embeddingWidth]);
-  const keyBias = reshape(mul(sub(1, mask), config.maskedBias), [batch, 1, 1, length]);
+  const keyBias = useLiteTuning.fusedAttention
+    ? expand(reshape(mul(sub(1, mask), config.maskedBias), [batch, 1, 1, length]), [batch, 1, length, length])
+    : reshape(mul(sub(1, mask), config.maskedBias), [batch, 1, 1, length]);
   const lengths = reduceSum(mask, [1], true);
   const maskRows = reshape(mask, [batch, 1, length]);
   const meanOverMask = (values: Tensor): Tensor => reshape(matmul(maskRows, reshape(values, [batch, length, values.shape[1]])), [batch, values.shape[1]]);
@@ -377,10 +387,15 @@ export function useLiteForward(config: UseLiteConfig, parameters: UseLiteParamet
   config.layers.forEach((layer, index) => {
     const prefix = `layers.${index}`;
     const normed = layerNorm(hidden, parameter(parameters, `${prefix}.attention_norm.weight`), parameter(parameters, `${prefix}.attention_norm.bias`), layer.attentionNormEpsilon);
-    const headsFirst = (part: Tensor) => transpose(reshape(part, [batch, length, layer.heads, layer.headSize]), [0, 2, 1, 3]);
-    const [queries, keys, values] = split(dense(normed, parameters, `${prefix}.qkv`), [layer.inputWidth, layer.inputWidth, layer.inputWidth], 1).map(headsFirst);
-    const context = attention(queries, keys, values, keyBias, layer.queryScale);
-    const attended = dense(reshape(transpose(context, [0, 2, 1, 3]), [rows, layer.inputWidth]), parameters, `${prefix}.attention_output`);
+    let context: Tensor;
+    if (useLiteTuning.fusedAttention) {
+      context = reshape(selfAttention(reshape(normed, [batch, length, layer.inputWidth]), parameter(parameters, `${prefix}.qkv.weight`), parameter(parameters, `${prefix}.qkv.bias`), keyBias, layer.heads, layer.queryScale), [rows, layer.inputWidth]);
+    } else {
+      const headsFirst = (part: Tensor) => transpose(reshape(part, [batch, length, layer.heads, layer.headSize]), [0, 2, 1, 3]);
+      const [queries, keys, values] = split(dense(normed, parameters, `${prefix}.qkv`), [layer.inputWidth, layer.inputWidth, layer.inputWidth], 1).map(headsFirst);
+      context = reshape(transpose(attention(queries, keys, values, keyBias, layer.queryScale), [0, 2, 1, 3]), [rows, layer.inputWidth]);
+    }
+    const attended = dense(context, parameters, `${prefix}.attention_output`);
     const residual = layer.residualProjection ? dense(hidden, parameters, `${prefix}.residual`) : hidden;
     hidden = add(attended, residual);
     const inner = relu(dense(layerNorm(hidden, parameter(parameters, `${prefix}.ffn_norm.weight`), parameter(parameters, `${prefix}.ffn_norm.bias`), layer.ffnNormEpsilon), parameters, `${prefix}.ffn_up`));

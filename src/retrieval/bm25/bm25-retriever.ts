@@ -227,9 +227,10 @@ export class Bm25Retriever implements Retriever {
 
   /**
    * Loads an index saved by {@link save}, with the parameters it was saved with unless
-   * `options` overrides k1 or b (norms do not depend on them, so any values are exact).
+   * `options` overrides k1 or b (norms do not depend on them, so any values are exact); the
+   * thinking settings (thinker, queryWeight, queryOnlyWeight) may be given too.
    */
-  static async load(path: string, options: Pick<Bm25Options, 'k1' | 'b'> = {}): Promise<Bm25Retriever> {
+  static async load(path: string, options: Omit<Bm25Options, 'analyzer'> = {}): Promise<Bm25Retriever> {
     const { data, metadata } = await readIndexFile(path);
     const retriever = new Bm25Retriever({ ...metadata.parameters, ...options, analyzer: metadata.analyzer });
     retriever.inverted = new InvertedIndex(data, retriever.parameters);

@@ -12,7 +12,12 @@ import { SessionCache, defaultThreadCount, type CompiledGraph } from '../../engi
 /** Query block sizes a search is padded to (a lone query runs as a matrix-vector product). */
 export const QUERY_BLOCKS = [1, 8, 32, 128] as const;
 
-/** The query block for `remaining` queries: the smallest that holds them, else the largest. */
+/**
+ * The query block for `remaining` queries: the smallest that holds them, else the largest.
+ *
+ * @example
+ * queryBlockFor(20) // 32
+ */
 export function queryBlockFor(remaining: number): number {
   return QUERY_BLOCKS.find((size) => size >= remaining) ?? QUERY_BLOCKS[QUERY_BLOCKS.length - 1];
 }

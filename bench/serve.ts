@@ -1,0 +1,251 @@
+/**
+ * Serving under load: `o1e serve` (a child process, so the load generator's memory and heap stay
+ * out of the server's numbers) with o1-small over SciFact, driven by autocannon.
+ *
+ * Scenarios, each `BENCH_SERVE_CONNECTIONS` connections (default 100) for `BENCH_SERVE_SECONDS`
+ * (default 30):
+ * - `embeddings`: POST /v1/embeddings, one SciFact document per request (base64, the official
+ *   client's default), documents cycling through the corpus;
+ * - `search_bm25`: POST /v1/search, BM25 without thinking (`"thinker": false`);
+ * - `search_thinking_cold`: BM25 with o1-small thinking (3 thoughts x 128 tokens), every request
+ *   a SciFact test query not thought about before (a query's thoughts come from the cache only
+ *   if the run gets through all of them);
+ * - `search_thinking_warm`: the same over `BENCH_SERVE_WARM_QUERIES` (default 16) queries whose
+ *   thoughts were generated before the run (every request a thought-cache hit).
+ * For each: 2xx responses, errors, timeouts and non-2xx answers (goal zero), requests/s, p50 and
+ * p99 latency, and the server's resident memory before and after (from its /metrics), after a
+ * warm-up that compiles the model's sessions for every length bucket.
+ *
+ * Also: the same embedder in this process embedding the same documents in batches of
+ * `--max-batch` (64), and the ratio of the server's texts/s to it (`overhead_ratio`); and a
+ * second server with a dense retriever (o1-small over all of SciFact) timing one thinking query
+ * alone (think 3 x 128 tokens, embed query + thoughts, search), `BENCH_SERVE_REPEATS` times
+ * (default 5) with fresh queries: p50 and p99 (nearest rank) client-side.
+ *
+ * Prints ONE JSON line. A quick run: BENCH_SERVE_SECONDS=5 BENCH_SERVE_CONNECTIONS=20 BENCH_SERVE_REPEATS=2 npm run bench:serve
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createEmbedder } from '../src/backends/registry.js';
+import { loadBeir } from '../src/data/beir.js';
+import { O1E, ROOT } from '../test/helpers/cli.js';
+import { sharedPath } from '../test/helpers/shared.js';
+
+/** What this bench reads of autocannon's result (the package ships no types). */
+interface AutocannonResult {
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+  latency: { p50: number; p99: number; max: number };
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const SECONDS = Number(process.env.BENCH_SERVE_SECONDS ?? 30);
+const CONNECTIONS = Number(process.env.BENCH_SERVE_CONNECTIONS ?? 100);
+const REPEATS = Number(process.env.BENCH_SERVE_REPEATS ?? 5);
+const WARM_QUERIES = Number(process.env.BENCH_SERVE_WARM_QUERIES ?? 16);
+const MAX_BATCH = 64;
+/** Client-side timeout (s): thinking requests queue behind batches of generation. */
+const CLIENT_TIMEOUT_S = 300;
+const MODEL = join(ROOT, 'models', 'o1-small');
+const SCIFACT = sharedPath('datasets', 'scifact');
+
+interface Served {
+  child: ChildProcess;
+  base: string;
+  stderr: () => string;
+}
+
+/** Starts `o1e serve` and resolves with its base URL once it listens. */
+async function serve(extra: string[]): Promise<Served> {
+  const child = spawn(process.execPath, [...O1E, 'serve', '--model', MODEL, '--data', SCIFACT, '--port', '0', '--quiet', '--timeout-ms', '600000', '--max-queue', '1000000', '--max-batch', String(MAX_BATCH), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => { stderr += chunk; });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`o1e serve exited ${code}: ${stderr}`)));
+  });
+  const url = /listening on (\S+)/.exec(line)?.[1];
+  if (url === undefined) throw new Error(`unexpected first line: ${line}`);
+  return { child, base: url.replace(/\/v1$/, ''), stderr: () => stderr };
+}
+
+async function stop(served: Served): Promise<void> {
+  const exited = new Promise((resolve) => served.child.once('exit', resolve));
+  served.child.kill('SIGTERM');
+  await exited;
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: await response.json() as Record<string, unknown> };
+}
+
+async function rssMiB(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return round(Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1] ?? Number.NaN) / 2 ** 20, 1);
+}
+
+/** Mean batch size of one queue so far, from /metrics. */
+async function batchStatistics(base: string, queue: string): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const read = (suffix: string): number => Number(new RegExp(`^o1e_batch_size_${suffix}\\{queue="${queue}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: read('count'), sum: read('sum') };
+}
+
+/** Waits until the server has nothing queued (after autocannon drops its connections). */
+async function drained(base: string): Promise<void> {
+  for (;;) {
+    const health = await (await fetch(`${base}/health`)).json() as { queue: Record<string, number>; in_flight: number };
+    if (Object.values(health.queue).every((depth) => depth === 0) && health.in_flight <= 1) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function round(value: number, digits = 1): number {
+  return Number(value.toFixed(digits));
+}
+
+/** Nearest-rank percentile of `values`. */
+function percentile(values: readonly number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))];
+}
+
+/** One autocannon run: POST `path` with bodies from `next()`. */
+async function load(served: Served, path: string, next: () => unknown): Promise<Record<string, unknown>> {
+  const before = await rssMiB(served.base);
+  const result = await autocannon({
+    url: served.base,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    timeout: CLIENT_TIMEOUT_S,
+    requests: [{
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request: Record<string, unknown>) => ({ ...request, body: JSON.stringify(next()) }),
+    }],
+  });
+  await drained(served.base);
+  const after = await rssMiB(served.base);
+  return {
+    ok: result['2xx'],
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non_2xx: result.non2xx,
+    requests_per_s: round(result['2xx'] / result.duration, 2),
+    latency_ms: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+    rss_mib_before: before,
+    rss_mib_after: after,
+  };
+}
+
+const loadStart = loadavg().map((value) => round(value, 2));
+const split = await loadBeir(SCIFACT, 'test');
+const documents = split.corpus.map((document) => `${document.title} ${document.text}`.trim());
+const queries = split.queries.map((query) => query.text);
+const warmQueries = queries.slice(0, WARM_QUERIES);
+const coldQueries = queries.slice(WARM_QUERIES, queries.length - REPEATS);
+const aloneQueries = queries.slice(queries.length - REPEATS);
+
+// The BM25 server: all four load scenarios and the memory check.
+const bm25 = await serve([]);
+let memory: { before: number; after: number };
+const scenarios: Record<string, Record<string, unknown>> = {};
+try {
+  // Warm-up: every document length bucket (128 documents from short to long), a plain search,
+  // and the warm queries' thoughts (generated here, so the warm run hits the cache).
+  const byLength = [...documents].sort((a, b) => a.length - b.length);
+  const spread = Array.from({ length: 128 }, (_, index) => byLength[Math.floor((index * (byLength.length - 1)) / 127)]);
+  for (let start = 0; start < spread.length; start += MAX_BATCH) await postJson(`${bm25.base}/v1/embeddings`, { input: spread.slice(start, start + MAX_BATCH), encoding_format: 'base64' });
+  await postJson(`${bm25.base}/v1/search`, { query: queries[0], thinker: false });
+  const warmed = await Promise.all(warmQueries.map((query) => postJson(`${bm25.base}/v1/search`, { query, hits: 10 })));
+  if (warmed.some((answer) => answer.status !== 200)) throw new Error(`warm-up failed: ${JSON.stringify(warmed.find((answer) => answer.status !== 200))}`);
+  memory = { before: await rssMiB(bm25.base), after: 0 };
+
+  let documentIndex = 0;
+  const embedBefore = await batchStatistics(bm25.base, 'document');
+  scenarios.embeddings = await load(bm25, '/v1/embeddings', () => ({ model: 'o1-small', input: documents[documentIndex++ % documents.length], encoding_format: 'base64' }));
+  const embedAfter = await batchStatistics(bm25.base, 'document');
+  scenarios.embeddings.texts_per_s = scenarios.embeddings.requests_per_s;
+  scenarios.embeddings.mean_batch = round((embedAfter.sum - embedBefore.sum) / Math.max(1, embedAfter.count - embedBefore.count), 1);
+
+  let plainIndex = 0;
+  scenarios.search_bm25 = await load(bm25, '/v1/search', () => ({ query: queries[plainIndex++ % queries.length], hits: 10, thinker: false }));
+
+  let coldIndex = 0;
+  const thinkBefore = await batchStatistics(bm25.base, 'think');
+  scenarios.search_thinking_cold = await load(bm25, '/v1/search', () => ({ query: coldQueries[coldIndex++ % coldQueries.length], hits: 10 }));
+  const thinkAfter = await batchStatistics(bm25.base, 'think');
+  scenarios.search_thinking_cold.queries_sent = coldIndex;
+  scenarios.search_thinking_cold.queries_thought = thinkAfter.sum - thinkBefore.sum;
+  scenarios.search_thinking_cold.mean_think_batch = round((thinkAfter.sum - thinkBefore.sum) / Math.max(1, thinkAfter.count - thinkBefore.count), 1);
+
+  let warmIndex = 0;
+  scenarios.search_thinking_warm = await load(bm25, '/v1/search', () => ({ query: warmQueries[warmIndex++ % warmQueries.length], hits: 10 }));
+  memory.after = await rssMiB(bm25.base);
+} finally {
+  await stop(bm25);
+}
+
+// The same embedder in this process, on the same documents, in the server's batch size.
+const embedder = await createEmbedder({ backend: 'engine', model: MODEL });
+let inProcessRate: number;
+try {
+  const sample = documents.slice(0, Math.min(documents.length, Math.max(MAX_BATCH * 4, Number(scenarios.embeddings.ok))));
+  await embedder.embedDocuments(sample.slice(0, MAX_BATCH)); // compile the sessions first, as the server's warm-up did
+  const started = performance.now();
+  for (let start = 0; start < sample.length; start += MAX_BATCH) await embedder.embedDocuments(sample.slice(start, start + MAX_BATCH));
+  inProcessRate = sample.length / ((performance.now() - started) / 1000);
+} finally {
+  await embedder.close();
+}
+
+// One thinking query alone: dense retrieval over all of SciFact with the served model.
+const dense = await serve(['--retriever', '{"retriever":"dense"}']);
+const alone: number[] = [];
+const aloneServer: number[] = [];
+let thoughtChars = 0;
+try {
+  await postJson(`${dense.base}/v1/search`, { query: queries[0], thinker: false });
+  for (const query of aloneQueries) {
+    const started = performance.now();
+    const answer = await postJson(`${dense.base}/v1/search`, { query, hits: 10 });
+    alone.push(performance.now() - started);
+    if (answer.status !== 200) throw new Error(`thinking search failed: ${JSON.stringify(answer.json)}`);
+    aloneServer.push(answer.json.latency_ms as number);
+    thoughtChars += (answer.json.thoughts as string[]).reduce((sum, thought) => sum + thought.length, 0) / 3;
+  }
+} finally {
+  await stop(dense);
+}
+
+const embeddingsRate = Number(scenarios.embeddings.texts_per_s);
+console.log(JSON.stringify({
+  bench: 'serve',
+  model: 'o1-small',
+  dataset: 'scifact',
+  documents: documents.length,
+  seconds: SECONDS,
+  connections: CONNECTIONS,
+  client_timeout_s: CLIENT_TIMEOUT_S,
+  cpus: cpus().length,
+  load_average_start: loadStart,
+  load_average_end: loadavg().map((value) => round(value, 2)),
+  ...scenarios,
+  inprocess_texts_per_s: round(inProcessRate, 1),
+  overhead_ratio: round(embeddingsRate / inProcessRate, 3),
+  rss_mib: { before: memory.before, after: memory.after, growth_pct: round(((memory.after - memory.before) / memory.before) * 100, 1) },
+  single_thinking_query: {
+    retriever: 'dense', thoughts: 3, max_tokens: 128, repeats: REPEATS,
+    p50_ms: round(percentile(alone, 0.5)), p99_ms: round(percentile(alone, 0.99)),
+    server_p50_ms: round(percentile(aloneServer, 0.5)), mean_thought_chars: round(thoughtChars / Math.max(1, aloneQueries.length), 0),
+  },
+}));

@@ -1,0 +1,327 @@
+/**
+ * Opening an index folder for search: {@link openIndex} reads the published version (CURRENT),
+ * checks its files (lengths, checksums, the embedder identity and dimension of every dense
+ * part) and rebuilds its retriever over the stored parts. A version removed by a writer while
+ * it was being read (the writer published a newer one) is retried from CURRENT, so a reader
+ * always gets one complete version.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ThinkerConfig } from '../backends/thinker.js';
+import type { Document, Hit, Query } from '../data/types.js';
+import { O1Error } from '../errors.js';
+import type { Retriever, RetrieverConfig, RetrieverStatistics, SearchOptions } from '../retrieval/retriever.js';
+import { readThinkerConfig, RetrieverThinking } from '../retrieval/thinking.js';
+import type { VectorStoreConfig } from '../stores/vector-store.js';
+import { Semaphore } from '../util/semaphore.js';
+import { readDocuments } from './documents.js';
+import { canonicalJson } from './durable.js';
+import { BUILD_DIRECTORY, DOCUMENTS_FILE, INTENT_FILE, MANIFEST_FILE, readCurrent, versionPath } from './layout.js';
+import { readManifest, type IndexManifest } from './manifest.js';
+import type { IndexOperationReport } from './operation.js';
+import { refuseIndexing, openStoredRetriever } from './stored-retrievers.js';
+import { addToIndex, deleteFromIndex } from './update.js';
+
+/** Options of {@link openIndex}. */
+export interface OpenIndexOptions {
+  /** Think with this thinker instead of the configured ones (thoughts computed once, handed to every part). Default: as configured. */
+  thinker?: ThinkerConfig;
+  /**
+   * The retriever config to search with instead of the manifest's (other threads or fusion
+   * weights, another thinker). Its parts must be the index's: same kinds at the same places,
+   * and embedders with the identity and dimension the index was built with (INDEX_MISMATCH).
+   */
+  retriever?: RetrieverConfig;
+  /** Settings merged into every dense part's store config: a connection string with its password, expansionSearch, threads. */
+  store?: Partial<VectorStoreConfig>;
+}
+
+/** Options of {@link PersistentIndex.search}. */
+export interface IndexSearchOptions {
+  /** Hits per query. Default 10. */
+  hits?: number;
+  /** Think with this thinker for this call (instead of the index's). */
+  thinker?: ThinkerConfig;
+  /** Never return the document whose id is the query's id (Query objects only). Default false. */
+  removeQuery?: boolean;
+  /** No progress bars. Default true. */
+  quiet?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A hit with its stored document. */
+export interface IndexHit extends Hit {
+  document: Document;
+}
+
+/** One query's results. */
+export interface IndexSearchResult {
+  query: Query;
+  hits: IndexHit[];
+  /** The thoughts the query was searched with (undefined when nothing thought). */
+  thoughts?: string[];
+}
+
+/** One opened version: its manifest, documents and retriever. */
+interface LoadedVersion {
+  manifest: IndexManifest;
+  documents: Map<string, Document>;
+  root: Retriever;
+}
+
+async function loadVersion(path: string, version: number, options: OpenIndexOptions): Promise<LoadedVersion> {
+  const directory = versionPath(path, version);
+  const manifestPath = join(directory, MANIFEST_FILE);
+  const manifest = await readManifest(manifestPath);
+  if (manifest.version !== version) throw new O1Error('CORRUPT_INDEX', `the manifest of ${directory} says version ${manifest.version}`, { file: manifestPath });
+  const list = await readDocuments(join(directory, DOCUMENTS_FILE), manifest.corpus);
+  const documents = new Map(list.map((document) => [document.id, document]));
+  let ids: Set<string> | undefined;
+  const root = await openStoredRetriever(options.retriever ?? manifest.retriever, [], {
+    directory,
+    manifest,
+    manifestPath,
+    store: options.store,
+    documentIds: () => (ids ??= new Set(documents.keys())),
+  });
+  return { manifest, documents, root };
+}
+
+/**
+ * The retriever of an opened index (what {@link PersistentIndex.retriever} returns): the
+ * stored retriever, thinking with the index's thinker override when one was given. Its
+ * `index()` refuses (the documents are the index's); `dispose()` closes the index.
+ */
+class IndexRetriever implements Retriever {
+  constructor(private readonly owner: PersistentIndex) {}
+
+  get name(): string {
+    return this.owner.loaded().root.name;
+  }
+
+  index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
+    return Promise.reject(refuseIndexing());
+  }
+
+  async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
+    const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
+    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
+    return results.get(asQuery.id) ?? [];
+  }
+
+  searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
+    return this.owner.searchHits(queries, options, undefined);
+  }
+
+  config(): RetrieverConfig {
+    return this.owner.searchConfig();
+  }
+
+  statistics(): RetrieverStatistics {
+    return this.owner.statistics();
+  }
+
+  dispose(): Promise<void> {
+    return this.owner.close();
+  }
+}
+
+/**
+ * An opened index. Searches use the version it opened; `add` and `delete` publish a new
+ * version and move this object to it.
+ *
+ * @example
+ * const index = await openIndex('scifact.index');
+ * const [best] = (await index.search('vitamin d and covid', { hits: 3 })).hits;
+ * console.log(best.id, best.score, best.document.title);
+ * await index.close();
+ */
+export class PersistentIndex {
+  private version: LoadedVersion | undefined;
+  private readonly thinkers = new Map<string, RetrieverThinking>();
+  private readonly override: RetrieverThinking | undefined;
+  private readonly writes = new Semaphore(1);
+  private readonly retrieverView: IndexRetriever;
+
+  private constructor(readonly path: string, private readonly options: OpenIndexOptions, version: LoadedVersion) {
+    this.version = version;
+    this.override = options.thinker === undefined ? undefined : new RetrieverThinking(readThinkerConfig(options.thinker));
+    this.retrieverView = new IndexRetriever(this);
+  }
+
+  /** Opens the published version of `path` (see {@link openIndex}). */
+  static async open(path: string, options: OpenIndexOptions = {}): Promise<PersistentIndex> {
+    return new PersistentIndex(path, options, await openPublished(path, options));
+  }
+
+  /** The opened version, or STORE_ERROR after close(). */
+  loaded(): LoadedVersion {
+    if (this.version === undefined) throw new O1Error('STORE_ERROR', 'the index is closed', { file: this.path });
+    return this.version;
+  }
+
+  /** The opened version's manifest. */
+  get manifest(): IndexManifest {
+    return this.loaded().manifest;
+  }
+
+  /** The stored documents by id, in index order. */
+  get documents(): ReadonlyMap<string, Document> {
+    return this.loaded().documents;
+  }
+
+  /** A Retriever over this index (for evaluateRetriever with `{ indexed: true }`, servers, fusion). */
+  retriever(): Retriever {
+    return this.retrieverView;
+  }
+
+  /**
+   * Ranked hits with their documents, for one query or many (then one result per query, in
+   * order). Thinks as the index is configured, unless `thinker` (here or at open) says otherwise.
+   *
+   * @example
+   * const { hits, thoughts } = await index.search('what causes tides', { hits: 5 });
+   * const results = await index.search([{ id: 'q1', text: 'tides' }], { removeQuery: true });
+   */
+  search(query: string | Query, options?: IndexSearchOptions): Promise<IndexSearchResult>;
+  search(queries: readonly (string | Query)[], options?: IndexSearchOptions): Promise<IndexSearchResult[]>;
+  async search(input: string | Query | readonly (string | Query)[], options: IndexSearchOptions = {}): Promise<IndexSearchResult | IndexSearchResult[]> {
+    const many = Array.isArray(input);
+    const queries = (many ? input : [input]).map((query, index) => (typeof query === 'string' ? { id: String(index), text: query } : query));
+    const hits = options.hits ?? 10;
+    const found = await this.searchHits(queries, { hits, removeQuery: options.removeQuery, quiet: options.quiet ?? true, signal: options.signal }, options.thinker);
+    const documents = this.documents;
+    const results = queries.map((query) => {
+      const ranked = found.get(query.id) ?? [];
+      const thoughts = ranked[0]?.thoughts;
+      return {
+        query,
+        hits: ranked.flatMap((hit) => {
+          const document = documents.get(hit.id);
+          return document === undefined ? [] : [{ ...hit, document }];
+        }),
+        ...(thoughts === undefined ? {} : { thoughts }),
+      };
+    });
+    return many ? results : results[0];
+  }
+
+  /** Hits by query id, thinking with `thinker`, else the open-time override, else as configured. */
+  async searchHits(queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
+    const { root } = this.loaded();
+    const thinking = thinker === undefined ? this.override : this.thinkerFor(thinker);
+    if (thinking === undefined || options.thoughts !== undefined) return root.searchMany(queries, options);
+    const thoughts = await thinking.thoughtsFor(queries, options, 'think');
+    return root.searchMany(queries, { ...options, thoughts: new Map(queries.map((query, index) => [query.id, thoughts[index] ?? []])) });
+  }
+
+  private thinkerFor(config: ThinkerConfig): RetrieverThinking {
+    const key = canonicalJson(config);
+    let thinking = this.thinkers.get(key);
+    if (thinking === undefined) {
+      thinking = new RetrieverThinking(readThinkerConfig(config));
+      this.thinkers.set(key, thinking);
+    }
+    return thinking;
+  }
+
+  /** The config searches run with (the open-time thinker override shown as `thinker`). */
+  searchConfig(): RetrieverConfig {
+    const config = this.loaded().root.config();
+    return this.options.thinker === undefined ? config : { ...config, thinker: { ...this.options.thinker } };
+  }
+
+  /** The retriever's statistics, with the documents of this version. */
+  statistics(): RetrieverStatistics {
+    const { root, manifest } = this.loaded();
+    const statistics = root.statistics();
+    const thoughts = this.override?.statistics();
+    return {
+      ...statistics,
+      documents: manifest.corpus.documents,
+      timings: { ...statistics.timings, ...(this.override === undefined ? {} : { thinkMs: (statistics.timings.thinkMs ?? 0) + this.override.thinkMs }) },
+      ...(thoughts === undefined ? {} : { thoughts }),
+    };
+  }
+
+  /**
+   * Adds documents (a new version: embedded, BM25 rebuilt, vectors upserted), then moves this
+   * object to it. Ids already in the index are DUPLICATE_ID, and nothing is written.
+   *
+   * @example
+   * await index.add([{ id: 'n1', title: 'Tides', text: 'The moon pulls the oceans.' }]);
+   */
+  async add(documents: readonly Document[], options: { batchSize?: number; quiet?: boolean } = {}): Promise<IndexOperationReport> {
+    return this.writes.run(async () => {
+      const report = await addToIndex(this.path, { documents, store: this.options.store, quiet: options.quiet ?? true, batchSize: options.batchSize });
+      await this.reload();
+      return report;
+    });
+  }
+
+  /**
+   * Deletes documents by id (a new version without them in BM25 and in the vectors), then
+   * moves this object to it. Absent ids are counted in the report's `missing`.
+   *
+   * @example
+   * await index.delete(['n1']);
+   */
+  async delete(ids: readonly string[], options: { quiet?: boolean } = {}): Promise<IndexOperationReport> {
+    return this.writes.run(async () => {
+      const report = await deleteFromIndex(this.path, { ids, store: this.options.store, quiet: options.quiet ?? true });
+      await this.reload();
+      return report;
+    });
+  }
+
+  /** Opens the published version again (after an update by this or another process). */
+  async reload(): Promise<void> {
+    const next = await openPublished(this.path, this.options);
+    const previous = this.loaded();
+    this.version = next;
+    await previous.root.dispose();
+  }
+
+  /** Releases models, thinkers, stores and connections. Idempotent. */
+  async close(): Promise<void> {
+    const version = this.version;
+    this.version = undefined;
+    if (version !== undefined) await version.root.dispose();
+    for (const thinking of this.thinkers.values()) await thinking.dispose();
+    this.thinkers.clear();
+    await this.override?.dispose();
+  }
+}
+
+/** Opens the version CURRENT names, starting again when a writer replaced it meanwhile. */
+async function openPublished(path: string, options: OpenIndexOptions): Promise<LoadedVersion> {
+  for (let attempt = 0; ; attempt++) {
+    const version = await readCurrent(path);
+    if (version === undefined) {
+      if (existsSync(join(path, BUILD_DIRECTORY, INTENT_FILE))) throw new O1Error('MISSING_FILE', 'the index has not been published yet: its build was interrupted or is running (re-run the o1e index command that builds it)', { file: path });
+      throw new O1Error('MISSING_FILE', existsSync(path) ? 'not an index folder (no CURRENT file)' : 'the index folder does not exist', { file: path });
+    }
+    try {
+      return await loadVersion(path, version, options);
+    } catch (error) {
+      // Older versions are removed once a newer one is published: read the newer one.
+      if (attempt < 20 && (await readCurrent(path).catch(() => version)) !== version) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Opens an index folder built by {@link buildIndex} (`o1e index`). Errors name the file:
+ * MISSING_FILE (not an index, or not yet published), CORRUPT_INDEX (a truncated or altered
+ * file), INDEX_MISMATCH (another format version, or a dense part whose embedder now has another
+ * identity or dimension).
+ *
+ * @example
+ * const index = await openIndex('scifact.index');
+ * const report = await evaluateRetriever(index.retriever(), '../shared/datasets/scifact', { indexed: true });
+ * await index.close();
+ */
+export function openIndex(path: string, options: OpenIndexOptions = {}): Promise<PersistentIndex> {
+  return PersistentIndex.open(path, options);
+}
