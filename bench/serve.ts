@@ -18,7 +18,8 @@
  *
  * Also: the same embedder in this process embedding the same documents in batches of
  * `--max-batch` (64), and the ratio of the server's texts/s to it (`overhead_ratio`); and a
- * second server with a dense retriever (o1-small over all of SciFact) timing one thinking query
+ * second server with a dense retriever (o1-small over all of SciFact; document vectors cached in
+ * the temporary folder across runs, as embedding the corpus takes minutes) timing one thinking query
  * alone (think 3 x 128 tokens, embed query + thoughts, search), `BENCH_SERVE_REPEATS` times
  * (default 5) with fresh queries: p50 and p99 (nearest rank) client-side.
  *
@@ -26,8 +27,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEmbedder } from '../src/backends/registry.js';
 import { loadBeir } from '../src/data/beir.js';
@@ -108,6 +110,11 @@ async function drained(base: string): Promise<void> {
   }
 }
 
+/** Progress on stderr (stdout carries only the JSON line). */
+function note(message: string): void {
+  process.stderr.write(`bench:serve ${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
 function round(value: number, digits = 1): number {
   return Number(value.toFixed(digits));
 }
@@ -120,6 +127,7 @@ function percentile(values: readonly number[], fraction: number): number {
 
 /** One autocannon run: POST `path` with bodies from `next()`. */
 async function load(served: Served, path: string, next: () => unknown): Promise<Record<string, unknown>> {
+  note(`load ${path} for ${SECONDS} s`);
   const before = await rssMiB(served.base);
   const result = await autocannon({
     url: served.base,
@@ -133,6 +141,7 @@ async function load(served: Served, path: string, next: () => unknown): Promise<
       setupRequest: (request: Record<string, unknown>) => ({ ...request, body: JSON.stringify(next()) }),
     }],
   });
+  note('waiting for the server to drain');
   await drained(served.base);
   const after = await rssMiB(served.base);
   return {
@@ -156,12 +165,14 @@ const coldQueries = queries.slice(WARM_QUERIES, queries.length - REPEATS);
 const aloneQueries = queries.slice(queries.length - REPEATS);
 
 // The BM25 server: all four load scenarios and the memory check.
+note('starting the BM25 server');
 const bm25 = await serve([]);
 let memory: { before: number; after: number };
 const scenarios: Record<string, Record<string, unknown>> = {};
 try {
   // Warm-up: every document length bucket (128 documents from short to long), a plain search,
   // and the warm queries' thoughts (generated here, so the warm run hits the cache).
+  note('warm-up');
   const byLength = [...documents].sort((a, b) => a.length - b.length);
   const spread = Array.from({ length: 128 }, (_, index) => byLength[Math.floor((index * (byLength.length - 1)) / 127)]);
   for (let start = 0; start < spread.length; start += MAX_BATCH) await postJson(`${bm25.base}/v1/embeddings`, { input: spread.slice(start, start + MAX_BATCH), encoding_format: 'base64' });
@@ -196,6 +207,7 @@ try {
 }
 
 // The same embedder in this process, on the same documents, in the server's batch size.
+note('in-process embedding');
 const embedder = await createEmbedder({ backend: 'engine', model: MODEL });
 let inProcessRate: number;
 try {
@@ -209,7 +221,12 @@ try {
 }
 
 // One thinking query alone: dense retrieval over all of SciFact with the served model.
-const dense = await serve(['--retriever', '{"retriever":"dense"}']);
+note('starting the dense server (embeds the corpus)');
+// Document vectors cached across bench runs (keyed by the model's identity and each text): embedding SciFact takes minutes.
+const documentCache = join(tmpdir(), 'o1e-bench-serve', 'scifact.o1-small.documents.jsonl');
+await mkdir(dirname(documentCache), { recursive: true });
+const dense = await serve(['--retriever', JSON.stringify({ retriever: 'dense', documentCache })]);
+note('one thinking query at a time');
 const alone: number[] = [];
 const aloneServer: number[] = [];
 let thoughtChars = 0;

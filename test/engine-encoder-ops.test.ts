@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkGradients } from '../src/engine/gradient-check.js';
-import { Graph, type DType } from '../src/engine/graph.js';
+import { Graph, type DType, type Tensor } from '../src/engine/graph.js';
 import { compileGraph } from '../src/engine/session.js';
 import * as op from '../src/engine/ops.js';
 import { SeededRandom } from '../src/util/random.js';
@@ -60,4 +60,41 @@ test('the float32 LayerNormalization kernel gives the float64 formula\'s values'
       assert.ok(Math.abs(outputs[0][row * 10 + column] - expected) < 1e-5);
     }
   }
+});
+
+test('selfAttention (forward-only fused kernel) equals projection + split + attention in plain ops, padding masked; it refuses inputs that need gradients', async () => {
+  const [batch, length, width, heads] = [2, 5, 8, 2];
+  const random = new SeededRandom(11);
+  const x = random.normalArray(batch * length * width);
+  const weight = random.normalArray(width * 3 * width, 0.3);
+  const bias = random.normalArray(3 * width, 0.1);
+  // Row 1 has 3 valid positions: its last two keys are masked.
+  const maskBias = new Float32Array(batch * length * length);
+  for (let query = 0; query < length; query++) for (let key = 3; key < length; key++) maskBias[(length + query) * length + key] = -1e9;
+  const outputs: Float32Array[] = [];
+  for (const fused of [true, false]) {
+    const graph = new Graph();
+    const input = graph.input('x', 'float32', [batch, length, width]);
+    const w = graph.input('w', 'float32', [width, 3 * width]);
+    const b = graph.input('b', 'float32', [3 * width]);
+    const attentionBias = graph.input('bias', 'float32', [batch, 1, length, length]);
+    let context: Tensor;
+    if (fused) {
+      context = op.selfAttention(input, w, b, attentionBias, heads, 0.3);
+    } else {
+      const headsFirst = (part: Tensor) => op.transpose(op.reshape(part, [batch, length, heads, width / heads]), [0, 2, 1, 3]);
+      const [q, k, v] = op.split(op.affine(op.reshape(input, [batch * length, width]), w, b), [width, width, width], 1).map(headsFirst);
+      context = op.reshape(op.transpose(op.attention(q, k, v, attentionBias, 0.3), [0, 2, 1, 3]), [batch, length, width]);
+    }
+    graph.output(context, 'y');
+    const compiled = await compileGraph(graph, { threads: 1 });
+    outputs.push((await compiled.run({ x, w: weight, b: bias, bias: maskBias }))['y'].data as Float32Array);
+    await compiled.session.release();
+  }
+  for (let index = 0; index < outputs[0].length; index++) assert.ok(Math.abs(outputs[0][index] - outputs[1][index]) < 1e-4, `value ${index}`);
+  const graph = new Graph();
+  assert.throws(
+    () => op.selfAttention(graph.parameter('x', [1, 2, 4]), graph.input('w', 'float32', [4, 12]), graph.input('b', 'float32', [12]), graph.input('bias', 'float32', [1, 1, 2, 2]), 2, 0.5),
+    (error: unknown) => error instanceof Error && 'code' in error && error.code === 'UNSUPPORTED_OP',
+  );
 });

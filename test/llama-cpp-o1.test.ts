@@ -124,6 +124,10 @@ describe('o1-small in llama.cpp agrees with our engine', sharedTestOptions('data
     });
     for (const document of documents) assert.deepEqual(layout.documentIds(document), documentIds(tokenizer, document), document.id);
     assert.equal(layout.documentIds(documents.at(-1) as Document).length, 513);
+    // Decoding keeps spaces before punctuation (llama.cpp's own detokenizer cleans them up).
+    const spaced = '<thought>Rates (P = .001) fell , didn\'t they ?<|endoftext|>';
+    assert.equal(layout.decode(layout.encode(spaced)), spaced);
+    assert.equal(layout.decode(layout.encode(spaced)), engine.tokenizer.decode(engine.tokenizer.encode(spaced)));
   });
 
   test('greedy thoughts equal the engine\'s', async () => {

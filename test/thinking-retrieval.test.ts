@@ -19,7 +19,6 @@ import { aggregateThoughtVectors, DenseRetriever } from '../src/retrieval/dense/
 import { fuseRankings } from '../src/retrieval/fusion/fuse.js';
 import { FusedRetriever } from '../src/retrieval/fusion/fused-retriever.js';
 import { createRetriever } from '../src/retrieval/registry.js';
-import type { Retriever } from '../src/retrieval/retriever.js';
 import { dot, l2Normalized } from '../src/util/vectors.js';
 import { writeTinyBeir } from './helpers/o1-fixtures.js';
 import { sharedPath, sharedTestOptions } from './helpers/shared.js';
@@ -259,19 +258,17 @@ describe('evaluateRetriever', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  /** A retriever that records whether any work started. */
-  function watched(): Retriever & { indexed: number } {
-    const bm25 = new Bm25Retriever();
-    const retriever = Object.assign(Object.create(bm25) as Bm25Retriever, { indexed: 0 });
-    retriever.index = async (...args: Parameters<Bm25Retriever['index']>) => {
-      retriever.indexed++;
-      return bm25.index(...args);
-    };
-    return retriever;
+  /** A BM25 retriever that counts index calls, to see whether any work started. */
+  class WatchedBm25 extends Bm25Retriever {
+    indexed = 0;
+    override async index(...args: Parameters<Bm25Retriever['index']>): Promise<void> {
+      this.indexed++;
+      return super.index(...args);
+    }
   }
 
   test('validates preset, split, hits and the folder before any work', async () => {
-    const retriever = watched();
+    const retriever = new WatchedBm25();
     const refuses = async (options: Parameters<typeof evaluateRetriever>[2], code: string, pattern: RegExp, folder = directory) => {
       await assert.rejects(evaluateRetriever(retriever, folder, { quiet: true, ...options }), (error: unknown) => {
         assert.ok(error instanceof O1Error && error.code === code, String(error));

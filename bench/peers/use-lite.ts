@@ -63,7 +63,7 @@ export async function useLiteRow(documents: readonly string[], batchSize = DEFAU
     tfjs_texts_per_s: Number(tfjsRate.toFixed(1)),
     ratio_1_thread: Number((rates[0] / tfjsRate).toFixed(2)),
     ratio_2_threads: Number((rates[1] / tfjsRate).toFixed(2)),
-    min_cosine: Number(minCosine.toFixed(6)),
+    min_cosine: Number(minCosine.toFixed(7)),
     ours_sessions: sessions,
   };
 }

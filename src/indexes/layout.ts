@@ -21,7 +21,7 @@
  * of INDEX/), and only then removes older versions: a reader sees the old version or the new
  * one, never a mixture, and a writer killed at any point leaves CURRENT naming a complete one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { O1Error } from '../errors.js';
@@ -93,14 +93,30 @@ export async function publishVersion(index: string, version: number): Promise<vo
   await writeFileDurable(join(index, CURRENT_FILE), `${versionName(version)}\n`);
 }
 
+/** Names a writer creates in an index folder and in its build folder. */
+const INDEX_ENTRY = /^(CURRENT(\.tmp-\d+)?|write\.lock|build|v\d{6,})$/;
+const BUILD_ENTRY = /^(intent\.json(\.tmp-\d+)?|(bm25|dense)-\d+\.journal|v\d{6,})$/;
+
 /**
- * Whether `path` looks like an index folder (a published version or a writer's intent).
+ * Whether `path` is an index folder: it has a published version, or it holds nothing but what
+ * a writer creates (a build killed before publishing, even before writing its intent). A
+ * folder with anything else is not, so a writer never adopts (and later cleans up) a folder
+ * of other files.
  *
  * @example
  * isIndexFolder('scifact.index') // true
  */
 export function isIndexFolder(path: string): boolean {
-  return existsSync(join(path, CURRENT_FILE)) || existsSync(join(path, BUILD_DIRECTORY, INTENT_FILE));
+  if (existsSync(join(path, CURRENT_FILE))) return true;
+  let entries: string[];
+  try {
+    entries = readdirSync(path);
+  } catch {
+    return false;
+  }
+  if (entries.length === 0 || !entries.every((name) => INDEX_ENTRY.test(name))) return false;
+  const build = join(path, BUILD_DIRECTORY);
+  return !existsSync(build) || readdirSync(build).every((name) => BUILD_ENTRY.test(name));
 }
 
 /**

@@ -99,8 +99,8 @@ class IndexRetriever implements Retriever {
     return this.owner.loaded().root.name;
   }
 
-  index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
-    return Promise.reject(refuseIndexing());
+  async index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
+    refuseIndexing();
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
@@ -141,6 +141,7 @@ export class PersistentIndex {
   private readonly thinkers = new Map<string, RetrieverThinking>();
   private readonly override: RetrieverThinking | undefined;
   private readonly writes = new Semaphore(1);
+  private readonly inflight = new Set<Promise<unknown>>();
   private readonly retrieverView: IndexRetriever;
 
   private constructor(readonly path: string, private readonly options: OpenIndexOptions, version: LoadedVersion) {
@@ -187,15 +188,18 @@ export class PersistentIndex {
   search(queries: readonly (string | Query)[], options?: IndexSearchOptions): Promise<IndexSearchResult[]>;
   async search(input: string | Query | readonly (string | Query)[], options: IndexSearchOptions = {}): Promise<IndexSearchResult | IndexSearchResult[]> {
     const many = Array.isArray(input);
-    const queries = (many ? input : [input]).map((query, index) => (typeof query === 'string' ? { id: String(index), text: query } : query));
+    const given: readonly (string | Query)[] = many ? input : [input];
+    // Plain strings get ids no real query has ('' alone, as retrievers do), so a thinker matches them by text.
+    const queries = given.map((query, index) => (typeof query === 'string' ? { id: many ? `\u0000${index}` : '', text: query } : query));
     const hits = options.hits ?? 10;
     const found = await this.searchHits(queries, { hits, removeQuery: options.removeQuery, quiet: options.quiet ?? true, signal: options.signal }, options.thinker);
     const documents = this.documents;
-    const results = queries.map((query) => {
+    const results = queries.map((query, position) => {
       const ranked = found.get(query.id) ?? [];
       const thoughts = ranked[0]?.thoughts;
+      const original = given[position];
       return {
-        query,
+        query: typeof original === 'string' ? { id: '', text: original } : original,
         hits: ranked.flatMap((hit) => {
           const document = documents.get(hit.id);
           return document === undefined ? [] : [{ ...hit, document }];
@@ -208,7 +212,17 @@ export class PersistentIndex {
 
   /** Hits by query id, thinking with `thinker`, else the open-time override, else as configured. */
   async searchHits(queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
-    const { root } = this.loaded();
+    const search = this.searchVersion(this.loaded(), queries, options, thinker);
+    // reload() waits for searches on the version it replaces before releasing it.
+    this.inflight.add(search);
+    try {
+      return await search;
+    } finally {
+      this.inflight.delete(search);
+    }
+  }
+
+  private async searchVersion({ root }: LoadedVersion, queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
     const thinking = thinker === undefined ? this.override : this.thinkerFor(thinker);
     if (thinking === undefined || options.thoughts !== undefined) return root.searchMany(queries, options);
     const thoughts = await thinking.thoughtsFor(queries, options, 'think');
@@ -279,6 +293,7 @@ export class PersistentIndex {
     const next = await openPublished(this.path, this.options);
     const previous = this.loaded();
     this.version = next;
+    await Promise.allSettled([...this.inflight]);
     await previous.root.dispose();
   }
 

@@ -2,7 +2,7 @@
  * Search-result snippets with the query's terms marked: a window of a document's text that
  * holds the most distinct query terms, and the character ranges of the words that match a
  * query term. Words match as BM25 matches them (the index's analyzer: Lucene's
- * EnglishAnalyzer, so "purring" marks "purrs"), not by spelling.
+ * EnglishAnalyzer, so "running" marks "runs"), not by spelling.
  */
 import { EnglishAnalyzer } from '../retrieval/analyzer/english.js';
 import { scanTokens } from '../retrieval/analyzer/standard-tokenizer.js';
@@ -32,8 +32,8 @@ let sharedAnalyzer: EnglishAnalyzer | undefined;
  * Without any match it is the start of the text.
  *
  * @example
- * markedSnippet('Cats purr when they are happy.', 'purring cat')
- * // { text: 'Cats purr when they are happy.', highlights: [[0, 4], [5, 9]] }
+ * markedSnippet('Dogs run when they are happy.', 'running dog')
+ * // { text: 'Dogs run when they are happy.', highlights: [[0, 4], [5, 8]] }
  */
 export function markedSnippet(text: string, query: string, options: SnippetOptions = {}): Snippet {
   const maxChars = options.maxChars ?? 220;

@@ -49,8 +49,8 @@ export class StoredDenseRetriever implements Retriever {
     this.name = encoder.name;
   }
 
-  index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
-    return Promise.reject(refuseIndexing());
+  async index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
+    refuseIndexing();
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {

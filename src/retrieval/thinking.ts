@@ -51,6 +51,14 @@ export class RetrieverThinking {
   }
 
   /**
+   * Builds the thinker now, when there is one, so a bad thinker config (a missing thoughts file,
+   * an unknown backend) fails before the corpus is indexed rather than at the first search.
+   */
+  async prepare(): Promise<void> {
+    if (this.enabled) await this.queryThinker();
+  }
+
+  /**
    * The thoughts of each query: from `options.thoughts` when given (a query missing there has
    * none), else from the thinker, else undefined for all (the retriever does not think).
    */

@@ -85,6 +85,6 @@ export function problemOf(error: unknown): { status: number; body: OpenAiErrorBo
     return { status: 400, body: { error: { message: fastify.message ?? 'invalid request body', type: 'invalid_request_error', param, code: null } } };
   }
   const status = typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 600 ? fastify.statusCode : 500;
-  const message = status === 413 ? `request body too large: ${fastify.message ?? ''}`.trim() : (fastify.message ?? String(error));
+  const message = fastify.message ?? String(error);
   return { status, body: { error: { message, type: typeOf(status), param: null, code: typeof fastify.code === 'string' && status < 500 ? fastify.code : null } } };
 }

@@ -206,7 +206,10 @@ export const evalCommand: Command = {
     const queryLimit = values.queries === undefined ? undefined : parseInteger(values.queries, 'queries', 1);
     const quiet = values.quiet || values.json;
     // With --index the retriever is the index's: only --thinker may change how it searches.
-    if (values.index !== undefined) refuse(values, ['retriever', 'config', 'embedder', 'model', 'query-weight', 'query-only-weight', 'thoughts', 'seed', 'max-new-tokens', 'threads', 'fusion', 'fusion-weights', 'thought-cache', 'document-cache'], 'does not apply to --index (the index holds its retriever config)');
+    if (values.index !== undefined) {
+      refuse(values, ['retriever', 'config', 'embedder', 'model', 'query-weight', 'query-only-weight', 'threads', 'fusion', 'fusion-weights', 'document-cache'], 'does not apply to --index (the index holds its retriever config)');
+      if (values.thinker === undefined) refuse(values, ['thoughts', 'seed', 'max-new-tokens', 'thought-cache'], 'applies to --thinker (with --index, the index thinks as built)');
+    }
     const index = values.index === undefined ? undefined : await openIndex(values.index, { thinker: await thinkerConfig(values) });
     const config = index === undefined ? await retrieverConfig(values) : index.retriever().config();
     const preset = values.preset as EvaluationPresetName;

@@ -9,7 +9,7 @@ const USAGE = `usage: o1e search INDEX "QUERY" [--hits 10] [--thinker CONFIG] [-
 
 Searches an index folder built by o1e index and prints the ranked hits: rank, id, score,
 title, and a snippet of the text with the query's words marked (matched as BM25 matches them,
-so "purring" marks "purrs"; ANSI bold on a terminal, «word» otherwise), then the thoughts the
+so "running" marks "runs"; ANSI bold on a terminal, «word» otherwise), then the thoughts the
 query was searched with. It thinks as the index's retriever config says, unless --thinker
 gives another thinker (CONFIG is inline JSON or a JSON file).
 

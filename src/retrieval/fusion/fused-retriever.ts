@@ -49,6 +49,7 @@ export class FusedRetriever implements Retriever {
   }
 
   async index(documents: Iterable<Document> | AsyncIterable<Document>, options: IndexOptions = {}): Promise<void> {
+    await this.thinking.prepare();
     const all: Document[] = [];
     for await (const document of documents) all.push(document);
     // One after the other: the members share the CPU.
