@@ -21,7 +21,9 @@
  * second server with a dense retriever (o1-small over all of SciFact; document vectors cached in
  * the temporary folder across runs, as embedding the corpus takes minutes) timing one thinking query
  * alone (think 3 x 128 tokens, embed query + thoughts, search), `BENCH_SERVE_REPEATS` times
- * (default 5) with fresh queries: p50 and p99 (nearest rank) client-side.
+ * (default 5): fresh SciFact test queries (o1-small often writes empty thoughts for these
+ * claims), and a question it thinks about at full length with a new seed each time; p50 and
+ * p99 (nearest rank) client-side, the server's own latency, and the thought tokens written.
  *
  * Prints ONE JSON line. A quick run: BENCH_SERVE_SECONDS=5 BENCH_SERVE_CONNECTIONS=20 BENCH_SERVE_REPEATS=2 npm run bench:serve
  */
@@ -33,6 +35,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createEmbedder } from '../src/backends/registry.js';
 import { loadBeir } from '../src/data/beir.js';
+import { HuggingFaceTokenizer } from '../src/tokenizer/huggingface.js';
 import { O1E, ROOT } from '../test/helpers/cli.js';
 import { sharedPath } from '../test/helpers/shared.js';
 
@@ -56,6 +59,8 @@ const MAX_BATCH = 64;
 /** Client-side timeout (s): thinking requests queue behind batches of generation. */
 const CLIENT_TIMEOUT_S = 300;
 const MODEL = join(ROOT, 'models', 'o1-small');
+/** A question o1-small answers with thoughts that run to the 128-token limit. */
+const FULL_LENGTH_QUERY = 'Do cats purr?';
 const SCIFACT = sharedPath('datasets', 'scifact');
 
 interface Served {
@@ -227,19 +232,36 @@ const documentCache = join(tmpdir(), 'o1e-bench-serve', 'scifact.o1-small.docume
 await mkdir(dirname(documentCache), { recursive: true });
 const dense = await serve(['--retriever', JSON.stringify({ retriever: 'dense', documentCache })]);
 note('one thinking query at a time');
-const alone: number[] = [];
-const aloneServer: number[] = [];
-let thoughtChars = 0;
+const tokenizer = await HuggingFaceTokenizer.load(MODEL);
+/** One search at a time: client-side and server-reported latencies, and the thought tokens written. */
+async function alone(bodies: readonly Record<string, unknown>[]): Promise<Record<string, number>> {
+  const client: number[] = [];
+  const server: number[] = [];
+  let tokens = 0;
+  for (const body of bodies) {
+    const started = performance.now();
+    const answer = await postJson(`${dense.base}/v1/search`, { hits: 10, ...body });
+    client.push(performance.now() - started);
+    if (answer.status !== 200) throw new Error(`thinking search failed: ${JSON.stringify(answer.json)}`);
+    server.push(answer.json.latency_ms as number);
+    const thoughts = answer.json.thoughts as string[];
+    tokens += thoughts.reduce((sum, thought) => sum + tokenizer.encode(thought).length, 0) / Math.max(1, thoughts.length);
+  }
+  return {
+    repeats: bodies.length,
+    p50_ms: round(percentile(client, 0.5)), p99_ms: round(percentile(client, 0.99)),
+    server_p50_ms: round(percentile(server, 0.5)), mean_thought_tokens: round(tokens / Math.max(1, bodies.length), 1),
+  };
+}
+let single: Record<string, Record<string, number>>;
 try {
   await postJson(`${dense.base}/v1/search`, { query: queries[0], thinker: false });
-  for (const query of aloneQueries) {
-    const started = performance.now();
-    const answer = await postJson(`${dense.base}/v1/search`, { query, hits: 10 });
-    alone.push(performance.now() - started);
-    if (answer.status !== 200) throw new Error(`thinking search failed: ${JSON.stringify(answer.json)}`);
-    aloneServer.push(answer.json.latency_ms as number);
-    thoughtChars += (answer.json.thoughts as string[]).reduce((sum, thought) => sum + thought.length, 0) / 3;
-  }
+  single = {
+    // Fresh SciFact test queries: o1-small often ends its thoughts at once on these claims.
+    scifact_queries: await alone(aloneQueries.map((query) => ({ query }))),
+    // A question o1-small thinks about at full length (3 x 128 tokens); a new seed each time, so nothing is cached.
+    full_length: await alone(Array.from({ length: REPEATS }, (_, index) => ({ query: FULL_LENGTH_QUERY, thinker: { seed: 1000 + index } }))),
+  };
 } finally {
   await stop(dense);
 }
@@ -260,9 +282,5 @@ console.log(JSON.stringify({
   inprocess_texts_per_s: round(inProcessRate, 1),
   overhead_ratio: round(embeddingsRate / inProcessRate, 3),
   rss_mib: { before: memory.before, after: memory.after, growth_pct: round(((memory.after - memory.before) / memory.before) * 100, 1) },
-  single_thinking_query: {
-    retriever: 'dense', thoughts: 3, max_tokens: 128, repeats: REPEATS,
-    p50_ms: round(percentile(alone, 0.5)), p99_ms: round(percentile(alone, 0.99)),
-    server_p50_ms: round(percentile(aloneServer, 0.5)), mean_thought_chars: round(thoughtChars / Math.max(1, aloneQueries.length), 0),
-  },
+  single_thinking_query: { retriever: 'dense', thoughts: 3, max_tokens: 128, ...single },
 }));

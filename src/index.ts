@@ -61,6 +61,9 @@ export type * from './backends/embedder.js';
 export * from './backends/registry.js';
 export { loadJsonConfig, Settings } from './backends/settings.js';
 
+// Persistent indexes: buildIndex, addToIndex, deleteFromIndex, openIndex (o1e index, o1e search).
+export * from './indexes/index.js';
+
 // The thought cache (JSONL, shared by the O1 retriever and synthesis) and progress reporting.
 export { ThoughtCache, type ThoughtKey } from './util/thought-cache.js';
 export { Progress, type ProgressOptions } from './util/progress.js';

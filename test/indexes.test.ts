@@ -118,7 +118,8 @@ test('bm25 index: open + search equal an in-memory Bm25Retriever; the manifest d
     assert.deepEqual(manifest.retriever, { retriever: 'bm25' });
     assert.equal(manifest.store, null);
     assert.deepEqual(manifest.parts.map((part) => [part.name, part.kind]), [['bm25-0', 'bm25']]);
-    assert.deepEqual([...index.documents.keys()], documents.map((document) => document.id));
+    assert.deepEqual(index.documents.ids(), documents.map((document) => document.id));
+    assert.deepEqual(await index.documents.get(['d5', 'nope', 'd0']), [documents[5], undefined, documents[0]]);
     await rejectsWith(index.retriever().index(documents), 'BAD_ARGUMENT');
   } finally {
     await index.close();
@@ -272,12 +273,28 @@ test('bad input: typed errors naming the file, and nothing is overwritten', asyn
   };
   await damaged(join('dense-1', 'vectors.o1v'), (path) => truncateSync(path, 100));
   await damaged('documents.jsonl', (path) => truncateSync(path, 500));
+  await damaged('documents.idx', (path) => truncateSync(path, 64));
   await damaged('bm25-0.index', (path) => {
     const bytes = readFileSync(path);
     bytes[bytes.length - 3] ^= 0xff;
     writeFileSync(path, bytes);
   });
   await damaged('manifest.json', (path) => truncateSync(path, 40));
+  // A document altered in place (same length): found when it is read, naming its line.
+  const altered = join(directory, 'altered.index');
+  cpSync(bm25Index, altered, { recursive: true });
+  const alteredPath = join(altered, 'v000001', 'documents.jsonl');
+  const bytes = readFileSync(alteredPath);
+  bytes[bytes.indexOf('"d1"') + 2] = '9'.charCodeAt(0);
+  writeFileSync(alteredPath, bytes);
+  const opened = await openIndex(altered);
+  try {
+    assert.ok(await opened.documents.get(['d0']));
+    await assert.rejects(opened.documents.get(['d1']), (error: O1Error) => error.code === 'CORRUPT_INDEX' && error.location.file === alteredPath && error.location.line === 2);
+  } finally {
+    await opened.close();
+  }
+  await rejectsWith(addToIndex(altered, { documents: [{ id: 'z', title: '', text: 'z' }], quiet: true }), 'CORRUPT_INDEX', alteredPath);
   // --out: a folder of other files, or an index built with another config: refused, untouched.
   const foreign = join(directory, 'foreign');
   await mkdir(join(foreign, 'build'), { recursive: true });
@@ -295,7 +312,7 @@ test('bad input: typed errors naming the file, and nothing is overwritten', asyn
   await rejectsWith(openIndex(pending), 'MISSING_FILE', /not been published/);
 });
 
-test('a reader opening while another process publishes versions always sees one complete version', { timeout: 90_000 }, async () => {
+test('a reader opening while another process publishes versions always sees one complete version', { timeout: 90_000 }, async (context) => {
   const path = join(directory, 'concurrent.index');
   cpSync(fusedIndex, path, { recursive: true });
   const rounds = 4;
@@ -334,7 +351,7 @@ test('a reader opening while another process publishes versions always sees one 
         const version = index.manifest.version;
         seen.add(version);
         const want = [...(expected.get(version) ?? [])].sort();
-        assert.deepEqual([...index.documents.keys()].sort(), want, `version ${version}: the documents`);
+        assert.deepEqual([...index.documents.ids()].sort(), want, `version ${version}: the documents`);
         const all = await allHitsByPart(index, 'common');
         assert.deepEqual([...all.bm25].sort(), want, `version ${version}: BM25`);
         assert.deepEqual([...all.dense].sort(), want, `version ${version}: vectors`);
@@ -346,6 +363,7 @@ test('a reader opening while another process publishes versions always sees one 
   } finally {
     assert.equal(await done, 0, stderr);
   }
+  context.diagnostic(`saw versions ${[...seen].sort((a, b) => a - b).join(', ')} in ${reads} reads`);
   assert.ok(seen.size >= 2, `saw versions ${[...seen].join(', ')} in ${reads} reads`);
   const final = await openIndex(path);
   assert.equal(final.manifest.version, 1 + 2 * rounds);

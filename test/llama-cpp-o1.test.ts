@@ -24,6 +24,7 @@ import { O1Error } from '../src/errors.js';
 import { GGUF_POOLING_TYPE, readGgufHeader, writeGguf } from '../src/model/formats/gguf.js';
 import { documentIds, queryPromptIds, querySequenceIds } from '../src/o1/layout.js';
 import { O1Model } from '../src/o1/model.js';
+import { O1Retriever } from '../src/retrieval/o1/o1-retriever.js';
 import { GGUF_TOKEN_TYPE } from '../src/tokenizer/types.js';
 import { cosineSimilarity } from '../src/util/vectors.js';
 import { tinyO1Model } from './helpers/o1-fixtures.js';
@@ -171,12 +172,38 @@ describe('o1-small in llama.cpp agrees with our engine', sharedTestOptions('data
     await assert.rejects(thinker.think?.(some, { signal: cancelled.signal }) as Promise<unknown>, isO1Error('CANCELLED'));
     await assert.rejects(embedder.embedDocuments(['a', 'b'], { signal: cancelled.signal }), isO1Error('CANCELLED'));
   });
+
+  test('the o1 retriever runs on llama.cpp (runtime llama-cpp) and ranks as on the engine', async () => {
+    const settings = { model: ggufPath, threads: 1, thoughts: 1, temperature: 0 };
+    const onLlama = new O1Retriever({ ...settings, runtime: 'llama-cpp' });
+    const onEngine = new O1Retriever(settings);
+    try {
+      const asked = queries.slice(0, 3).map((text, index) => ({ id: `q${index}`, text }));
+      await onLlama.index(documents, { quiet: true });
+      await onEngine.index(documents, { quiet: true });
+      const fromLlama = await onLlama.searchMany(asked, { hits: 10, quiet: true });
+      const fromEngine = await onEngine.searchMany(asked, { hits: 10, quiet: true });
+      assert.deepEqual(onLlama.config().runtime, 'llama-cpp');
+      for (const query of asked) {
+        const llamaHits = fromLlama.get(query.id) ?? [];
+        const engineHits = fromEngine.get(query.id) ?? [];
+        assert.deepEqual(llamaHits.map((hit) => hit.thoughts), engineHits.map((hit) => hit.thoughts), 'greedy thoughts agree');
+        assert.deepEqual(llamaHits.map((hit) => hit.id), engineHits.map((hit) => hit.id));
+        llamaHits.forEach((hit, index) => assert.ok(Math.abs(hit.score - engineHits[index].score) < 1e-4, `${hit.score} vs ${engineHits[index].score}`));
+      }
+    } finally {
+      await onLlama.dispose();
+      await onEngine.dispose();
+    }
+  });
 });
 
 describe('llama-cpp embedder and thinker: layouts and settings on tiny GGUF files', () => {
   let directory: string;
   let plainPath: string;
   let meanO1Path: string;
+  // Held for the whole suite so llama.cpp's runtime is not torn down and re-created per backend.
+  let keepAlive: ModelLease;
 
   before(async () => {
     directory = await mkdtemp(join(tmpdir(), 'o1-llama-cpp-tiny-'));
@@ -186,9 +213,11 @@ describe('llama-cpp embedder and thinker: layouts and settings on tiny GGUF file
     const o1 = await tinyO1Model();
     meanO1Path = join(directory, 'o1-mean.gguf');
     await writeGguf(meanO1Path, o1.weights, o1.tokenizer.ggufMetadata(), { poolingType: 'mean' });
+    keepAlive = await acquireModel(plainPath);
   });
 
   after(async () => {
+    await keepAlive?.release();
     if (directory !== undefined) await rm(directory, { recursive: true, force: true });
   });
 

@@ -20,6 +20,8 @@ import { buildSearchSource } from '../src/server/search.js';
 import { ApiKeys, apiKeysFromEnvironment, corsHeaders } from '../src/server/security.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { snippet } from '../src/server/snippet.js';
+import { HttpProblem } from '../src/server/problems.js';
+import { ServerThinking } from '../src/server/thinking.js';
 import { QueryThinker } from '../src/thinking/query-thinker.js';
 import { O1E, ROOT } from './helpers/cli.js';
 import { TINY_DOCUMENTS } from './helpers/o1-fixtures.js';
@@ -144,6 +146,50 @@ describe('server parts: token shares, API keys, CORS, snippets, sizes, metrics',
     assert.ok(snippet(text, 'sleeping', { maxChars: 200 }).includes('sleep'), 'stems match');
     assert.equal(snippet(text, 'zebra', { maxChars: 20 }), 'Dogs bark at night…');
     assert.equal(snippet('short', 'anything'), 'short');
+  });
+
+  test('ServerThinking: concurrent queries are thought about in one batch; a query thought before is answered while a batch runs', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'o1-thinking-'));
+    const path = join(directory, 'thoughts.jsonl');
+    await writeFile(path, ['alpha', 'beta', 'gamma'].map((query) => JSON.stringify({ query, thoughts: [`${query} thought`] })).join('\n'));
+    const file = await createThinker({ backend: 'file', path });
+    let open = true;
+    let release: () => void = () => undefined;
+    const calls: string[][] = [];
+    // The file thinker behind a gate, so a batch can be held while the test asks again.
+    const gated: Thinker = {
+      backend: file.backend, model: file.model, identity: file.identity, keyedById: file.keyedById,
+      async think(queries, options) {
+        calls.push(queries.map((query) => query.text));
+        if (!open) await new Promise<void>((resolve) => { release = resolve; });
+        return file.think!(queries, options);
+      },
+      generate: (prompts, options) => file.generate(prompts, options),
+      config: () => file.config(),
+      close: () => file.close(),
+    };
+    const thinking = new ServerThinking(await QueryThinker.create({ backend: 'file', path }, { thinker: gated }), { maxWaitMs: 20 });
+    try {
+      const request = thinking.parse({});
+      const [first, second] = await Promise.all([thinking.think(['alpha'], request), thinking.think(['beta', 'alpha'], request)]);
+      assert.deepEqual(first, [['alpha thought']]);
+      assert.deepEqual(second, [['beta thought'], ['alpha thought']]);
+      assert.deepEqual(calls, [['alpha', 'beta']], 'one thinker call for both requests, each query once');
+      open = false;
+      const held = thinking.think(['gamma'], request);
+      await until(() => calls.length === 2, 'the held batch');
+      assert.deepEqual(await thinking.think(['beta'], request), [['beta thought']], 'answered without waiting for the held batch');
+      release();
+      assert.deepEqual(await held, [['gamma thought']]);
+      assert.deepEqual(await thinking.think(['alpha'], thinking.parse({ thoughts: 0 })), [[]]);
+      assert.throws(() => thinking.parse({ thoughts: 17 }), /'thoughts' must be an integer from 0 to 16/);
+      assert.throws(() => thinking.parse({ top_p: 0 }, 'thinker.'), (error: unknown) => error instanceof HttpProblem && error.param === 'thinker.top_p');
+    } finally {
+      await thinking.close();
+      await thinking.base.close();
+      await file.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   test('sizes and the Prometheus text format', () => {

@@ -302,6 +302,22 @@ describe('hnsw store (usearch)', () => {
     await reopened.close();
   });
 
+  test('a flush killed after writing its graph leaves litter that is ignored, then removed by the next flush', async () => {
+    const directory = folder();
+    const store = await built({}, directory);
+    await store.close();
+    const before = readdirSync(directory).sort();
+    // What a kill between the graph's rename and the side table's would leave: a newer, unreferenced graph (and a temporary file).
+    writeFileSync(join(directory, 'graph-99.usearch'), 'not a graph');
+    writeFileSync(join(directory, 'graph-100.usearch.tmp-12345'), 'half a graph');
+    const reopened = await openVectorStore({ store: 'hnsw', threads: 1 }, { directory });
+    assert.equal(await reopened.size(), items.length);
+    await reopened.delete(['d0']);
+    await reopened.close();
+    const after = readdirSync(directory).sort();
+    assert.deepEqual(after, [before[0].replace(/\d+/, (generation) => String(Number(generation) + 1)), HNSW_TABLE_NAME]);
+  });
+
   test('a truncated graph or side table is CORRUPT_INDEX naming the file (checked before usearch reads it)', async () => {
     const directory = folder();
     const store = await built({}, directory);

@@ -81,7 +81,7 @@ async function fingerprintFile(path: string, file: string): Promise<{ file: stri
  */
 export async function assembleVersion(options: AssembleOptions): Promise<IndexManifest> {
   const { stage, documents, quiet } = options;
-  const written = await writeDocuments(join(stage, DOCUMENTS_FILE), documents);
+  const written = await writeDocuments(stage, documents, DOCUMENTS_FILE);
   const parts: PartManifest[] = [];
   const denseCount = options.parts.filter((part) => part.kind === 'dense').length;
   for (const part of options.parts) {
@@ -112,6 +112,7 @@ export async function assembleVersion(options: AssembleOptions): Promise<IndexMa
       documents: documents.length,
       fingerprint: written.fingerprint,
       bytes: written.bytes,
+      index: written.index,
       ...(options.source ?? options.previous?.manifest.corpus.source ? { source: options.source ?? options.previous?.manifest.corpus.source } : {}),
     },
     parts,

@@ -19,4 +19,3 @@ export { type IndexOperationReport, type PartReport, DEFAULT_BATCH_SIZE } from '
 export { INDEX_FORMAT, INDEX_FORMAT_VERSION, readManifest, type IndexManifest, type PartManifest, type Bm25PartManifest, type DensePartManifest } from './manifest.js';
 export { markedSnippet, formatSnippet, type Snippet, type SnippetOptions } from './snippet.js';
 export { StoredDenseRetriever } from './stored-retrievers.js';
-export { versionPath, versionName, CURRENT_FILE } from './layout.js';

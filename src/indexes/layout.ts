@@ -7,6 +7,7 @@
  *   v000003/             one complete version: never changed once CURRENT names it
  *     manifest.json      what the version holds (manifest.ts)
  *     documents.jsonl    the documents, BEIR corpus lines, in index order
+ *     documents.idx      each document's line offset and CRC-32, and the ids (documents.ts)
  *     bm25-0.index       a BM25 part: Bm25Retriever.save's binary index
  *     dense-1/           a dense part's vector store folder (flat: vectors.o1v; hnsw: hnsw.o1v + graph)
  *   build/               only while a build or update runs (or was killed)

@@ -88,6 +88,8 @@ export interface IndexManifest {
     /** SHA-256 of documents.jsonl: equal fingerprints, equal documents in equal order. */
     fingerprint: string;
     bytes: number;
+    /** documents.idx: where each document's line starts, and its checksum. */
+    index: FileFingerprint;
     /** The corpus file of the build and its SHA-256. */
     source?: { path: string; sha256: string };
   };
@@ -129,7 +131,7 @@ export async function readManifest(path: string): Promise<IndexManifest> {
   if (!(Number.isInteger(manifest.version) && manifest.version >= 1)) throw corrupt('version', 'a positive integer');
   if (typeof manifest.retriever?.retriever !== 'string') throw corrupt('retriever', 'a retriever config');
   const corpus = manifest.corpus;
-  if (!(Number.isInteger(corpus?.documents) && Number.isInteger(corpus?.bytes) && typeof corpus?.fingerprint === 'string')) throw corrupt('corpus', 'an object with documents, bytes and fingerprint');
+  if (!(Number.isInteger(corpus?.documents) && Number.isInteger(corpus?.bytes) && typeof corpus?.fingerprint === 'string' && typeof corpus.index?.sha256 === 'string')) throw corrupt('corpus', 'an object with documents, bytes, fingerprint and index');
   if (!Array.isArray(manifest.parts) || manifest.parts.length === 0) throw corrupt('parts', 'a non-empty list');
   manifest.parts.forEach((part, index) => {
     const field = `parts[${index}]`;

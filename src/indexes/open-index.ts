@@ -14,7 +14,7 @@ import type { Retriever, RetrieverConfig, RetrieverStatistics, SearchOptions } f
 import { readThinkerConfig, RetrieverThinking } from '../retrieval/thinking.js';
 import type { VectorStoreConfig } from '../stores/vector-store.js';
 import { Semaphore } from '../util/semaphore.js';
-import { readDocuments } from './documents.js';
+import { DOCUMENT_INDEX_FILE, DocumentTable } from './documents.js';
 import { canonicalJson } from './durable.js';
 import { BUILD_DIRECTORY, DOCUMENTS_FILE, INTENT_FILE, MANIFEST_FILE, readCurrent, versionPath } from './layout.js';
 import { readManifest, type IndexManifest } from './manifest.js';
@@ -65,8 +65,16 @@ export interface IndexSearchResult {
 /** One opened version: its manifest, documents and retriever. */
 interface LoadedVersion {
   manifest: IndexManifest;
-  documents: Map<string, Document>;
+  documents: DocumentTable;
   root: Retriever;
+}
+
+async function disposeVersion(version: LoadedVersion): Promise<void> {
+  try {
+    await version.root.dispose();
+  } finally {
+    await version.documents.close();
+  }
 }
 
 async function loadVersion(path: string, version: number, options: OpenIndexOptions): Promise<LoadedVersion> {
@@ -74,17 +82,21 @@ async function loadVersion(path: string, version: number, options: OpenIndexOpti
   const manifestPath = join(directory, MANIFEST_FILE);
   const manifest = await readManifest(manifestPath);
   if (manifest.version !== version) throw new O1Error('CORRUPT_INDEX', `the manifest of ${directory} says version ${manifest.version}`, { file: manifestPath });
-  const list = await readDocuments(join(directory, DOCUMENTS_FILE), manifest.corpus);
-  const documents = new Map(list.map((document) => [document.id, document]));
+  const documents = await DocumentTable.open(join(directory, DOCUMENTS_FILE), join(directory, DOCUMENT_INDEX_FILE), manifest.corpus);
   let ids: Set<string> | undefined;
-  const root = await openStoredRetriever(options.retriever ?? manifest.retriever, [], {
-    directory,
-    manifest,
-    manifestPath,
-    store: options.store,
-    documentIds: () => (ids ??= new Set(documents.keys())),
-  });
-  return { manifest, documents, root };
+  try {
+    const root = await openStoredRetriever(options.retriever ?? manifest.retriever, [], {
+      directory,
+      manifest,
+      manifestPath,
+      store: options.store,
+      documentIds: () => (ids ??= new Set(documents.ids())),
+    });
+    return { manifest, documents, root };
+  } catch (error) {
+    await documents.close();
+    throw error;
+  }
 }
 
 /**
@@ -166,8 +178,8 @@ export class PersistentIndex {
     return this.loaded().manifest;
   }
 
-  /** The stored documents by id, in index order. */
-  get documents(): ReadonlyMap<string, Document> {
+  /** The stored documents: ids in memory, each document read from disk when asked for. */
+  get documents(): DocumentTable {
     return this.loaded().documents;
   }
 
@@ -192,33 +204,36 @@ export class PersistentIndex {
     // Plain strings get ids no real query has ('' alone, as retrievers do), so a thinker matches them by text.
     const queries = given.map((query, index) => (typeof query === 'string' ? { id: many ? `\u0000${index}` : '', text: query } : query));
     const hits = options.hits ?? 10;
-    const found = await this.searchHits(queries, { hits, removeQuery: options.removeQuery, quiet: options.quiet ?? true, signal: options.signal }, options.thinker);
-    const documents = this.documents;
-    const results = queries.map((query, position) => {
-      const ranked = found.get(query.id) ?? [];
-      const thoughts = ranked[0]?.thoughts;
-      const original = given[position];
-      return {
-        query: typeof original === 'string' ? { id: '', text: original } : original,
-        hits: ranked.flatMap((hit) => {
-          const document = documents.get(hit.id);
-          return document === undefined ? [] : [{ ...hit, document }];
-        }),
-        ...(thoughts === undefined ? {} : { thoughts }),
-      };
+    const results = await this.track(async (version) => {
+      const found = await this.searchVersion(version, queries, { hits, removeQuery: options.removeQuery, quiet: options.quiet ?? true, signal: options.signal }, options.thinker);
+      return Promise.all(queries.map(async (query, position) => {
+        const ranked = found.get(query.id) ?? [];
+        const thoughts = ranked[0]?.thoughts;
+        const original = given[position];
+        const stored = await version.documents.get(ranked.map((hit) => hit.id));
+        return {
+          query: typeof original === 'string' ? { id: '', text: original } : original,
+          hits: ranked.flatMap((hit, rank) => (stored[rank] === undefined ? [] : [{ ...hit, document: stored[rank] as Document }])),
+          ...(thoughts === undefined ? {} : { thoughts }),
+        };
+      }));
     });
     return many ? results : results[0];
   }
 
   /** Hits by query id, thinking with `thinker`, else the open-time override, else as configured. */
-  async searchHits(queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
-    const search = this.searchVersion(this.loaded(), queries, options, thinker);
-    // reload() waits for searches on the version it replaces before releasing it.
-    this.inflight.add(search);
+  searchHits(queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
+    return this.track((version) => this.searchVersion(version, queries, options, thinker));
+  }
+
+  /** Runs `task` on the current version; reload() waits for such tasks before releasing the version they use. */
+  private async track<T>(task: (version: LoadedVersion) => Promise<T>): Promise<T> {
+    const running = task(this.loaded());
+    this.inflight.add(running);
     try {
-      return await search;
+      return await running;
     } finally {
-      this.inflight.delete(search);
+      this.inflight.delete(running);
     }
   }
 
@@ -294,14 +309,14 @@ export class PersistentIndex {
     const previous = this.loaded();
     this.version = next;
     await Promise.allSettled([...this.inflight]);
-    await previous.root.dispose();
+    await disposeVersion(previous);
   }
 
   /** Releases models, thinkers, stores and connections. Idempotent. */
   async close(): Promise<void> {
     const version = this.version;
     this.version = undefined;
-    if (version !== undefined) await version.root.dispose();
+    if (version !== undefined) await disposeVersion(version);
     for (const thinking of this.thinkers.values()) await thinking.dispose();
     this.thinkers.clear();
     await this.override?.dispose();

@@ -331,7 +331,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   /** The thinking a request asks for: undefined for none; throws 400 for settings this server cannot honour. */
-  function thinkingOf(fields: Record<string, unknown>, enabled: boolean, prefix: string): ThinkingRequest | undefined {
+  function thinkingOf(fields: Record<string, unknown>, enabled: boolean, prefix: string): { thinking: ServerThinking; request: ThinkingRequest } | undefined {
     const asked = THINKING_FIELDS.filter((key) => fields[key] !== undefined && fields[key] !== null);
     if (thinking === undefined) {
       if (enabled && asked.length > 0) throw new HttpProblem(400, `'${prefix}${asked[0]}': this server has no thinker (start it with --model or --thinker)`, { param: `${prefix}${asked[0]}` });
@@ -339,7 +339,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (!enabled) return undefined;
     const request = thinking.parse(fields, prefix);
-    return request.thoughts === 0 ? undefined : request;
+    return request.thoughts === 0 ? undefined : { thinking, request };
   }
 
   const embeddingsRoute = async (request: FastifyRequest): Promise<unknown> => {
@@ -358,25 +358,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (tokens > maxTokensPerInput) throw new HttpProblem(400, `'input[${index}]' is about ${tokens} tokens; at most ${maxTokensPerInput} per input`, { param: 'input', code: 'context_length_exceeded' });
     });
     const format = body.encoding_format ?? 'float';
-    const dimension = await options.embedder!.dimension();
+    const dimension = await embedding.embedder.dimension();
     if (body.dimensions !== undefined && body.dimensions !== null && body.dimensions !== dimension) {
       throw new HttpProblem(400, `'dimensions' must be ${dimension} for this model (vectors are not truncated)`, { param: 'dimensions' });
     }
     const isQuery = (body.input_type ?? 'document') === 'query';
-    const thinkingRequest = thinkingOf(body, isQuery && body.think !== false, '');
+    const asked = thinkingOf(body, isQuery && body.think !== false, '');
     if (!isQuery && THINKING_FIELDS.some((key) => body[key] !== undefined && body[key] !== null)) {
       throw new HttpProblem(400, 'thinking settings apply to queries: add "input_type": "query"', { param: 'input_type' });
     }
     const strings = texts as string[];
     const result = await guarded(request, async (signal) => {
       if (!isQuery) return { ...(await embedding.embedDocuments(strings, signal)), thoughts: undefined };
-      if (thinkingRequest === undefined) return { ...(await embedding.embedQueries(strings, signal)), thoughts: strings.map((): string[] => []) };
-      const thoughts = await thinking!.think(strings, thinkingRequest, signal);
+      if (asked === undefined) return { ...(await embedding.embedQueries(strings, signal)), thoughts: strings.map((): string[] => []) };
+      const thoughts = await asked.thinking.think(strings, asked.request, signal);
       return { ...(await embedding.embedThinkingQueries(strings, thoughts, signal)), thoughts };
     });
     return {
       object: 'list',
-      model: options.embedder!.model,
+      model: embedding.embedder.model,
       data: result.vectors.map((vector, index) => ({
         object: 'embedding',
         index,
@@ -402,15 +402,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw new HttpProblem(400, "'thinker' must be false (no thinking) or an object of thinking settings", { param: 'thinker' });
     }
     const settings = isRecord(thinker) ? thinker : {};
-    const thinkingRequest = thinkingOf(settings, thinker !== false, 'thinker.');
+    const asked = thinkingOf(settings, thinker !== false, 'thinker.');
     if (isRecord(thinker) && thinking === undefined) {
       throw new HttpProblem(400, "'thinker': this server has no thinker of its own (start it with --model or --thinker)", { param: 'thinker' });
     }
     const found = await guarded(request, async (signal) => {
       let thoughts: string[] | undefined;
-      if (thinkingRequest !== undefined) [thoughts] = await thinking!.think([query], thinkingRequest, signal);
+      if (asked !== undefined) [thoughts] = await asked.thinking.think([query], asked.request, signal);
       // Thoughts are handed to the retriever; `false` hands it none, so it searches the query alone.
-      const given = thinker === false || (thinking !== undefined && thinkingRequest === undefined) ? [] : thoughts;
+      const given = thinker === false || (thinking !== undefined && asked === undefined) ? [] : thoughts;
       const ranked = await source.retriever.search(query, { hits, quiet: true, signal, thoughts: given === undefined ? undefined : new Map([['', given]]) });
       return { ranked, thoughts: thoughts ?? ranked[0]?.thoughts ?? [] };
     });

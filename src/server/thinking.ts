@@ -4,7 +4,10 @@
  * sampling settings), through a {@link QueryThinker} and so through the thought cache. The
  * configured settings use the configured thinker (and its cache file, when it has one);
  * requests that ask for other settings get thinkers derived from it that share its backend and
- * one memory cache (the cache key holds every setting, so they cannot collide).
+ * one memory cache (the cache key holds every setting, so they cannot collide). Thoughts given
+ * recently are also remembered here, so a query thought about before is answered at once
+ * instead of queueing behind a generation batch that is running (the thought cache would
+ * answer it too, but only when that batch is done).
  */
 import type { ThinkerQuery } from '../backends/thinker.js';
 import { QueryThinker } from '../thinking/query-thinker.js';
@@ -39,8 +42,11 @@ export interface ServerThinkingOptions {
 
 /** Settings combinations kept at once; idle ones beyond this are dropped (rebuilt on demand). */
 const MAX_COMBINATIONS = 32;
+/** Queries whose thoughts are remembered (least recently used dropped first). */
+const MAX_REMEMBERED = 20_000;
 
 interface Combination {
+  key: string;
   thinker: Promise<QueryThinker>;
   batcher: Batcher<ThinkerQuery, string[]>;
 }
@@ -59,6 +65,7 @@ export class ServerThinking {
   readonly maxThoughtTokens: number;
   private readonly combinations = new Map<string, Combination>();
   private readonly derivedCache = new ThoughtCache();
+  private readonly remembered = new Map<string, string[]>();
 
   constructor(readonly base: QueryThinker, private readonly options: ServerThinkingOptions = {}) {
     this.maxThoughts = options.maxThoughts ?? 16;
@@ -106,7 +113,35 @@ export class ServerThinking {
    */
   async think(texts: readonly string[], request: ThinkingRequest, signal?: AbortSignal): Promise<string[][]> {
     if (request.thoughts === 0 || texts.length === 0) return texts.map(() => []);
-    return this.combination(request).batcher.submit(texts.map((text) => ({ text })), { signal });
+    const combination = this.combination(request);
+    const keys = texts.map((text) => `${combination.key}\n${text}`);
+    const found = keys.map((key) => this.recall(key));
+    const missing = [...new Set(texts.filter((_, index) => found[index] === undefined))];
+    if (missing.length > 0) {
+      const thoughts = await combination.batcher.submit(missing.map((text) => ({ text })), { signal });
+      const byText = new Map(missing.map((text, index) => [text, thoughts[index]]));
+      texts.forEach((text, index) => {
+        if (found[index] !== undefined) return;
+        found[index] = byText.get(text);
+        this.remember(keys[index], found[index] as string[]);
+      });
+    }
+    return found.map((thoughts) => [...(thoughts as string[])]);
+  }
+
+  private recall(key: string): string[] | undefined {
+    const thoughts = this.remembered.get(key);
+    if (thoughts !== undefined) {
+      // Most recently used last, so the oldest entry is the first in the map.
+      this.remembered.delete(key);
+      this.remembered.set(key, thoughts);
+    }
+    return thoughts;
+  }
+
+  private remember(key: string, thoughts: string[]): void {
+    this.remembered.set(key, thoughts);
+    if (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value as string);
   }
 
   private combination(request: ThinkingRequest): Combination {
@@ -132,7 +167,7 @@ export class ServerThinking {
       async (queries, signal) => (await thinker).think(queries, { signal }),
       { maxBatch: this.base.settings.batchSize, maxWaitMs: this.options.maxWaitMs, maxQueue: this.options.maxQueue, name: 'thinking', onBatch: this.options.onBatch },
     );
-    const combination = { thinker, batcher };
+    const combination = { key, thinker, batcher };
     this.combinations.set(key, combination);
     return combination;
   }

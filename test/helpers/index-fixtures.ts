@@ -21,13 +21,14 @@ export function seededDocuments(count: number, seed: number, prefix = 'd'): Docu
 }
 
 /** The files of a published index version that must be byte-identical between equal builds. */
-export async function versionFiles(index: string): Promise<{ version: string; documents: Buffer; bm25: Buffer; vectors: Buffer; ids: readonly string[] }> {
+export async function versionFiles(index: string): Promise<{ version: string; documents: Buffer; documentIndex: Buffer; bm25: Buffer; vectors: Buffer; ids: readonly string[] }> {
   const version = (await readFile(join(index, 'CURRENT'), 'utf8')).trim();
   const directory = join(index, version);
   const vectorsPath = join(directory, 'dense-1', 'vectors.o1v');
   return {
     version,
     documents: await readFile(join(directory, 'documents.jsonl')),
+    documentIndex: await readFile(join(directory, 'documents.idx')),
     bm25: await readFile(join(directory, 'bm25-0.index')),
     vectors: await readFile(vectorsPath),
     ids: (await readVectorFile(vectorsPath)).ids,

@@ -15,6 +15,7 @@ const USAGE = `usage: o1e eval --data DIR [--split test] [--retriever bm25|dense
                 [--query-weight 1] [--query-only-weight 0] [--thoughts 3] [--seed 0]
                 [--max-new-tokens 128] [--threads N] [--fusion rrf|score] [--fusion-weights 1,1]
                 [--thought-cache FILE] [--document-cache FILE] [--report FILE.html]
+                [--runtime engine|llama-cpp]
        o1e eval --index INDEX --data DIR [--thinker CONFIG] [--split test] [--hits 1000] ...
 
 Loads a BEIR split, indexes its corpus, retrieves --hits documents per judged query and
@@ -48,7 +49,9 @@ or a JSON file), e.g. '{"backend":"file","path":"thoughts.jsonl"}' or
   --thoughts N      thoughts per query (o1; with --thinker, overrides its "thoughts"; default 3)
   --seed N          thought sampling seed (default 0)
   --max-new-tokens N  most tokens per thought (default 128)
-  --threads N       dense, o1, fused with --model: ONNX Runtime threads
+  --threads N       dense, o1, fused with --model: CPU threads
+  --runtime NAME    o1: engine (default; ONNX Runtime) or llama-cpp (node-llama-cpp on a GGUF
+                    file written by o1e convert MODEL --to gguf)
   --fusion KIND     fused: rrf (reciprocal rank, k 60; default) or score (min-max per query)
   --fusion-weights A,B  fused: weights of bm25 and of the model's ranking (default 1,1)
   --thought-cache FILE  JSONL cache of thoughts, reused by later runs
@@ -82,6 +85,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   'max-new-tokens': { type: 'string' },
   threads: { type: 'string' },
+  runtime: { type: 'string' },
   fusion: { type: 'string' },
   'fusion-weights': { type: 'string' },
   'thought-cache': { type: 'string' },
@@ -141,6 +145,10 @@ async function retrieverConfig(values: Values): Promise<RetrieverConfig> {
     if (model === undefined) throw new O1Error('BAD_ARGUMENT', `--retriever ${name} needs --model PATH`, { field: 'model' });
     refuse(values, ['embedder'], 'does not apply to the O1 model thinking by itself');
     const config: RetrieverConfig = { retriever: 'o1', model };
+    if (values.runtime !== undefined) {
+      if (values.runtime !== 'engine' && values.runtime !== 'llama-cpp') throw new O1Error('BAD_ARGUMENT', `--runtime must be engine or llama-cpp, got '${String(values.runtime)}'`, { field: 'runtime' });
+      config.runtime = values.runtime;
+    }
     if (values.threads !== undefined) config.threads = parseInteger(values.threads as string, 'threads', 1);
     if (values['document-cache'] !== undefined) config.documentCache = values['document-cache'];
     config.thoughts = parseInteger((values.thoughts as string | undefined) ?? '3', 'thoughts', 1);
@@ -150,6 +158,7 @@ async function retrieverConfig(values: Values): Promise<RetrieverConfig> {
     return config;
   };
   const dense = (withThinker: boolean): RetrieverConfig => {
+    refuse(values, ['runtime'], 'applies to --retriever o1 (or fused with --model); for dense, give an --embedder config with "backend": "llama-cpp"');
     if (embedder === undefined && model === undefined) throw new O1Error('BAD_ARGUMENT', `--retriever ${name} needs --embedder CONFIG or --model PATH`, { field: 'embedder' });
     if (embedder !== undefined && model !== undefined) throw new O1Error('BAD_ARGUMENT', 'give --embedder or --model, not both', { field: 'model' });
     const config: RetrieverConfig = embedder !== undefined ? { retriever: 'dense', embedder } : { retriever: 'dense', model };
@@ -163,7 +172,7 @@ async function retrieverConfig(values: Values): Promise<RetrieverConfig> {
   };
   switch (name) {
     case 'bm25': {
-      refuse(values, ['embedder', 'model', 'threads', 'document-cache'], 'does not apply to bm25');
+      refuse(values, ['embedder', 'model', 'threads', 'document-cache', 'runtime'], 'does not apply to bm25');
       if (thinker === undefined) refuse(values, ['thoughts', 'seed', 'max-new-tokens', 'thought-cache'], 'applies to thinking: give --thinker');
       return thinker === undefined ? bm25() : { ...bm25(), thinker };
     }

@@ -21,7 +21,9 @@
  * stay finite and never reach a valid one: masked keys get exp(-1e9) = 0, everything else is per
  * position, and pooling multiplies by the mask), so the vectors are the original's up to float
  * rounding. The last layer's FFN output projection is moved after pooling (mean of (r W + b) =
- * (mean of r) W + b), which saves a sixth of the work. Every hyper-parameter (widths, heads,
+ * (mean of r) W + b), which saves a sixth of the work; self-attention (its q/k/v projection
+ * included) is ONNX Runtime's fused Attention kernel, and every dense layer one Gemm with its bias,
+ * so the matrix products are nearly all the time left. Every hyper-parameter (widths, heads,
  * scales, epsilons, the -1e9 bias, the 128 limit, the timescales) is read from the graph, which is
  * checked node by node.
  */
@@ -381,7 +383,7 @@ export function useLiteForward(config: UseLiteConfig, parameters: UseLiteParamet
     : reshape(mul(sub(1, mask), config.maskedBias), [batch, 1, 1, length]);
   const lengths = reduceSum(mask, [1], true);
   const maskRows = reshape(mask, [batch, 1, length]);
-  const meanOverMask = (values: Tensor): Tensor => reshape(matmul(maskRows, reshape(values, [batch, length, values.shape[1]])), [batch, values.shape[1]]);
+  const sumOverMask = (values: Tensor): Tensor => reshape(matmul(maskRows, reshape(values, [batch, length, values.shape[1]])), [batch, values.shape[1]]);
 
   let pooled: Tensor | undefined;
   config.layers.forEach((layer, index) => {
@@ -404,7 +406,7 @@ export function useLiteForward(config: UseLiteConfig, parameters: UseLiteParamet
       return;
     }
     // Last layer: sum over the mask of (h + r W + b) = (sum h) + (sum r) W + length x b.
-    const summed = add(add(meanOverMask(hidden), matmul(meanOverMask(inner), parameter(parameters, `${prefix}.ffn_down.weight`))), mul(lengths, parameter(parameters, `${prefix}.ffn_down.bias`)));
+    const summed = add(add(sumOverMask(hidden), matmul(sumOverMask(inner), parameter(parameters, `${prefix}.ffn_down.weight`))), mul(lengths, parameter(parameters, `${prefix}.ffn_down.bias`)));
     pooled = div(summed, maximum(lengths, 1));
   });
   const squashed = tanh(dense(pooled!, parameters, 'head'));

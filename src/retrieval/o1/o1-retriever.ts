@@ -16,7 +16,14 @@ import type { RetrieverConfig } from '../retriever.js';
 export interface O1RetrieverOptions {
   /** The O1 model: a Hugging Face folder or a GGUF file. Required. */
   model: string;
-  /** ONNX Runtime threads. Default the engine's default. */
+  /**
+   * Where the model runs: `engine` (default: this project's engine on ONNX Runtime; reads Hugging
+   * Face folders and GGUF files) or `llama-cpp` (node-llama-cpp; a GGUF file converted with
+   * `o1e convert MODEL --to gguf`). Greedy thoughts and vectors agree across the two; sampled
+   * thoughts differ (different random streams).
+   */
+  runtime?: 'engine' | 'llama-cpp';
+  /** CPU threads. Default the runtime's default. */
   threads?: number;
   /** Document tokens before `<emb>`. Default 512. */
   documentMaxLength?: number;
@@ -59,8 +66,10 @@ export class O1Retriever extends DenseRetriever {
 
   constructor(options: O1RetrieverOptions, parts: DenseParts = {}) {
     if (typeof options?.model !== 'string' || options.model.length === 0) throw new O1Error('BAD_ARGUMENT', 'an o1 retriever needs a "model" path', { field: 'model' });
+    const runtime = options.runtime ?? 'engine';
+    if (runtime !== 'engine' && runtime !== 'llama-cpp') throw new O1Error('BAD_ARGUMENT', `runtime must be engine or llama-cpp, got ${JSON.stringify(runtime)}`, { field: 'runtime' });
     const thinker: ThinkerConfig = {
-      backend: 'engine',
+      backend: runtime,
       model: options.model,
       layout: 'o1',
       thoughts: options.thoughts ?? THINKING_DEFAULTS.thoughts,
@@ -72,10 +81,9 @@ export class O1Retriever extends DenseRetriever {
     };
     if (options.threads !== undefined) thinker.threads = options.threads;
     if (options.thoughtCache !== undefined) thinker.thoughtCache = options.thoughtCache;
+    const embedder = runtime === 'engine' ? undefined : { backend: runtime, model: options.model, layout: 'o1', ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.documentMaxLength === undefined ? {} : { maxLength: options.documentMaxLength }) };
     super({
-      model: options.model,
-      threads: options.threads,
-      documentMaxLength: options.documentMaxLength,
+      ...(embedder === undefined ? { model: options.model, threads: options.threads, documentMaxLength: options.documentMaxLength } : { embedder }),
       documentCache: options.documentCache,
       thinker,
       aggregation: options.aggregation,
@@ -91,6 +99,7 @@ export class O1Retriever extends DenseRetriever {
     settings.string('retriever');
     const options: O1RetrieverOptions = {
       model: settings.string('model'),
+      runtime: settings.oneOf('runtime', ['engine', 'llama-cpp'] as const, 'engine'),
       threads: settings.optionalInteger('threads', 1),
       documentMaxLength: settings.optionalInteger('documentMaxLength', 1),
       documentCache: settings.optionalString('documentCache'),
@@ -124,6 +133,7 @@ export class O1Retriever extends DenseRetriever {
       renormalize: options.renormalize ?? THINKING_DEFAULTS.renormalize,
       queryBatchSize: options.queryBatchSize ?? THINKING_DEFAULTS.batchSize,
     };
+    if ((options.runtime ?? 'engine') !== 'engine') config.runtime = options.runtime;
     for (const key of ['threads', 'documentMaxLength', 'documentCache', 'thoughtCache'] as const) {
       if (options[key] !== undefined) config[key] = options[key];
     }

@@ -39,6 +39,7 @@ interface FlatSettings {
 function readSettings(config: VectorStoreConfig): Omit<FlatSettings, 'dtype'> & { dtype?: VectorFileDtype } {
   const settings = new Settings(config, 'flat store');
   settings.oneOf('store', ['flat'], 'flat');
+  // optionalString only marks an absent key as read: the file decides the dtype then.
   const dtype = config.dtype === undefined ? (settings.optionalString('dtype') as undefined) : settings.oneOf('dtype', ['f32', 'f16'], 'f32');
   const threads = settings.optionalInteger('threads', 1);
   const compactRatio = settings.number('compactRatio', 0.25, 0);
@@ -80,12 +81,12 @@ export async function openFlatStore(config: VectorStoreConfig, context: VectorSt
     if (settings.dtype !== undefined && settings.dtype !== contents.dtype) {
       throw new O1Error('INDEX_MISMATCH', `the store holds ${contents.dtype} vectors, the config asks for ${settings.dtype}`, { file: path, field: 'dtype' });
     }
-    const store = new FlatStore(contents.dimension, { ...settings, dtype: contents.dtype }, path, config.threads !== undefined);
+    const store = new FlatStore(contents.dimension, { ...settings, dtype: contents.dtype }, path);
     store.load(contents.ids, contents.vectors, contents.bytes);
     return store;
   }
   const dimension = checkDimension(context.dimension);
-  const store = new FlatStore(dimension, { ...settings, dtype: settings.dtype ?? 'f32' }, path, config.threads !== undefined);
+  const store = new FlatStore(dimension, { ...settings, dtype: settings.dtype ?? 'f32' }, path);
   if (path !== undefined) {
     await mkdir(context.directory as string, { recursive: true });
     // Written at once, so that the store exists (and `open` finds it) before the first flush.
@@ -128,7 +129,6 @@ export class FlatStore implements VectorStore {
     readonly dimension: number,
     private readonly settings: FlatSettings,
     private readonly path: string | undefined,
-    private readonly threadsGiven: boolean,
   ) {
     this.matrix = new Float32Array(this.capacity * dimension);
     this.alive = new Uint8Array(this.capacity);
@@ -271,7 +271,7 @@ export class FlatStore implements VectorStore {
       store: 'flat',
       dtype: this.settings.dtype,
       compactRatio: this.settings.compactRatio,
-      ...(this.threadsGiven && this.settings.threads !== undefined ? { threads: this.settings.threads } : {}),
+      ...(this.settings.threads !== undefined ? { threads: this.settings.threads } : {}),
     };
   }
 

@@ -59,15 +59,16 @@ interface HnswMetadata {
   removed: number;
 }
 
+/** Reads an hnsw config; the settings that shape the graph stay undefined when the config leaves them to the stored graph (or the defaults). */
 function readSettings(config: VectorStoreConfig): Partial<HnswSettings> & Pick<HnswSettings, 'threads' | 'rescore'> {
   const settings = new Settings(config, 'hnsw store');
   settings.oneOf('store', ['hnsw'], 'hnsw');
-  const given = (key: string): boolean => config[key] !== undefined;
   const result = {
-    dtype: given('dtype') ? settings.oneOf('dtype', ['f32', 'f16', 'i8'], 'f32') : undefined,
-    connectivity: given('connectivity') ? settings.integer('connectivity', 16, 2) : undefined,
-    expansionAdd: given('expansionAdd') ? settings.integer('expansionAdd', 128, 1) : undefined,
-    expansionSearch: given('expansionSearch') ? settings.integer('expansionSearch', 64, 1) : undefined,
+    // optionalString only marks an absent key as read.
+    dtype: config.dtype === undefined ? (settings.optionalString('dtype') as undefined) : settings.oneOf('dtype', ['f32', 'f16', 'i8'], 'f32'),
+    connectivity: settings.optionalInteger('connectivity', 2),
+    expansionAdd: settings.optionalInteger('expansionAdd', 1),
+    expansionSearch: settings.optionalInteger('expansionSearch', 1),
     threads: settings.integer('threads', defaultThreadCount(), 1),
     rescore: settings.boolean('rescore', true),
   };
