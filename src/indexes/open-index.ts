@@ -62,8 +62,8 @@ export interface IndexSearchResult {
   thoughts?: string[];
 }
 
-/** One opened version: its manifest, documents and retriever. */
-interface LoadedVersion {
+/** One opened version: its manifest, documents and retriever (what {@link PersistentIndex.loaded} returns). */
+export interface LoadedVersion {
   manifest: IndexManifest;
   documents: DocumentTable;
   root: Retriever;

@@ -449,6 +449,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     search: search === undefined ? null : { retriever: search.retriever.name, documents: search.retriever.statistics().documents },
     in_flight: inFlight,
     queue: { document: embedding?.documents.depth ?? 0, query: embedding?.queries.depth ?? 0, think: thinking?.depth ?? 0 },
+    // Items in the batch each queue is running now (a batch runs on after its callers have gone).
+    running: { document: embedding?.documents.inFlight ?? 0, query: embedding?.queries.inFlight ?? 0, think: thinking?.inFlight ?? 0 },
   }));
   app.get('/metrics', async (_request: FastifyRequest, reply: FastifyReply) => {
     void reply.header('content-type', PROMETHEUS_CONTENT_TYPE);

@@ -106,6 +106,13 @@ export class ServerThinking {
     return depth;
   }
 
+  /** Queries in the thinking batches running now. */
+  get inFlight(): number {
+    let running = 0;
+    for (const combination of this.combinations.values()) running += combination.batcher.inFlight;
+    return running;
+  }
+
   /**
    * The thoughts of each query under `request`'s settings (`[]` each for 0 thoughts), batched
    * with other requests' queries of the same settings. Rejects with CANCELLED when `signal`

@@ -56,11 +56,11 @@ export interface FlatStoreConfig extends VectorStoreConfig {
  * Settings of the `hnsw` store (usearch).
  *
  * @example
- * const config: HnswStoreConfig = { store: 'hnsw', dtype: 'f32', connectivity: 16, expansionAdd: 128, expansionSearch: 64 };
+ * const config: HnswStoreConfig = { store: 'hnsw', dtype: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 64 };
  */
 export interface HnswStoreConfig extends VectorStoreConfig {
   store: 'hnsw';
-  /** usearch's scalar kind for the graph's vectors: `f32` (default), `f16` or `i8` (i8 clips values to [-1, 1]). */
+  /** usearch's scalar kind for the graph's vectors: `f16` (default), `f32` or `i8` (i8 clips values to [-1, 1]); results are rescored from float32 copies either way. */
   dtype?: 'f32' | 'f16' | 'i8';
   /** Graph connectivity M (neighbours per node). Default 16. */
   connectivity?: number;
@@ -70,6 +70,8 @@ export interface HnswStoreConfig extends VectorStoreConfig {
   expansionSearch?: number;
   /** Threads for usearch's add and batched search. Default: the engine's defaultThreadCount(). */
   threads?: number;
+  /** Recompute the returned scores from the float32 vectors (exact inner products; the candidates stay the graph's). Default true. */
+  rescore?: boolean;
 }
 
 /**

@@ -72,7 +72,7 @@ export const searchCommand: Command = {
       }
       if (result.thoughts !== undefined && result.thoughts.length > 0) {
         lines.push('thoughts:');
-        for (const thought of result.thoughts) lines.push(`  - ${thought.replace(/\s+/g, ' ').trim()}`);
+        for (const thought of result.thoughts) lines.push(`  - ${thought.replace(/\s+/g, ' ').trim() || '(empty)'}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
       return 0;
