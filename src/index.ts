@@ -60,6 +60,16 @@ export type * from './backends/thinker.js';
 export type * from './backends/embedder.js';
 export * from './backends/registry.js';
 export { loadJsonConfig, Settings } from './backends/settings.js';
+export { documentText, queryText, readTextSettings, type TextSettings } from './backends/inputs.js';
+export { FileThinker, type FileThinkerConfig } from './backends/file/thinker.js';
+
+// Thinking with any thinker: settings split from the backend's, prompts, the thought cache, and
+// O1 Embedder's aggregation of query + thought vectors for any embedder.
+export { THINKING_DEFAULTS } from './thinking/defaults.js';
+export { QueryThinker, type ThinkingSettings, type ThinkOptions, type ThoughtStatistics } from './thinking/query-thinker.js';
+export { buildThinkingPrompt, type PromptSettings, type PromptTemplate } from './thinking/prompt.js';
+export { aggregateThoughtVectors, embedQueriesWithThoughts, type AggregationOptions } from './thinking/aggregate.js';
+export { ThinkingEmbedder, type ThinkingEmbedderOptions, type ThinkingEmbeddings, type ThinkingQueryOptions } from './thinking/thinking-embedder.js';
 
 // Persistent indexes: buildIndex, addToIndex, deleteFromIndex, openIndex (o1e index, o1e search).
 export * from './indexes/index.js';

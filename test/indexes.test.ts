@@ -312,6 +312,45 @@ test('bad input: typed errors naming the file, and nothing is overwritten', asyn
   await rejectsWith(openIndex(pending), 'MISSING_FILE', /not been published/);
 });
 
+test('the windows a kill can leave: published but not cleaned up, renamed but not published, a half-removed build folder', async () => {
+  const manifest = JSON.parse(readFileSync(join(bm25Index, 'v000001', 'manifest.json'), 'utf8'));
+  const intent = JSON.stringify({ operation: 'build', key: manifest.buildKey, base: null, target: 1, started: new Date().toISOString() });
+  const deadLock = JSON.stringify({ pid: 2147483647, started: new Date().toISOString() });
+  const original = readFileSync(join(bm25Index, 'v000001', 'bm25-0.index'));
+  // Published, killed before the clean-up: the re-run finishes it.
+  const published = join(directory, 'window-published.index');
+  cpSync(bm25Index, published, { recursive: true });
+  await mkdir(join(published, 'build'));
+  writeFileSync(join(published, 'build', 'intent.json'), intent);
+  writeFileSync(join(published, 'build', 'dense-0.journal'), '{"header":{}}\n');
+  writeFileSync(join(published, 'write.lock'), deadLock);
+  assert.equal((await buildIndex({ corpus, retriever: { retriever: 'bm25' }, out: published, quiet: true })).upToDate, true);
+  assert.deepEqual(readdirSync(published).sort(), ['CURRENT', 'v000001']);
+  // Killed while removing the build folder (its intent already gone).
+  await mkdir(join(published, 'build'));
+  writeFileSync(join(published, 'build', 'dense-0.journal'), '{"header":{}}\n');
+  assert.equal((await buildIndex({ corpus, retriever: { retriever: 'bm25' }, out: published, quiet: true })).upToDate, true);
+  assert.deepEqual(readdirSync(published).sort(), ['CURRENT', 'v000001']);
+  await addToIndex(published, { documents: [{ id: 'w1', title: '', text: 'window' }], quiet: true });
+  assert.deepEqual(readdirSync(published).sort(), ['CURRENT', 'v000002']);
+  // The version renamed into place, killed before CURRENT named it: rebuilt and published.
+  const renamed = join(directory, 'window-renamed.index');
+  cpSync(bm25Index, renamed, { recursive: true });
+  await rm(join(renamed, 'CURRENT'));
+  await mkdir(join(renamed, 'build'));
+  writeFileSync(join(renamed, 'build', 'intent.json'), intent);
+  writeFileSync(join(renamed, 'write.lock'), deadLock);
+  await rejectsWith(openIndex(renamed), 'MISSING_FILE', /not been published/);
+  const report = await buildIndex({ corpus, retriever: { retriever: 'bm25' }, out: renamed, quiet: true });
+  assert.deepEqual([report.resumed, report.upToDate, report.version], [true, false, 1]);
+  assert.deepEqual(readdirSync(renamed).sort(), ['CURRENT', 'v000001']);
+  assert.ok(readFileSync(join(renamed, 'v000001', 'bm25-0.index')).equals(original));
+  // A live writer's lock is respected.
+  writeFileSync(join(renamed, 'write.lock'), JSON.stringify({ pid: process.pid }));
+  await rejectsWith(addToIndex(renamed, { documents: [{ id: 'w2', title: '', text: 'x' }], quiet: true }), 'STORE_ERROR', join(renamed, 'write.lock'));
+  await rm(join(renamed, 'write.lock'));
+});
+
 test('a reader opening while another process publishes versions always sees one complete version', { timeout: 90_000 }, async (context) => {
   const path = join(directory, 'concurrent.index');
   cpSync(fusedIndex, path, { recursive: true });

@@ -14,3 +14,6 @@ export { EVALUATION_PRESETS, getEvaluationPreset, type EvaluationPreset, type Ev
 // The trec_eval order lives with the run files it orders (data); re-exported here for evaluation users.
 export { compareIdsBytewise, rankDocuments, rankHits, type RankedList } from '../data/ranking.js';
 export { formatTrecEvalOutput, formatTrecLine, formatTrecValue } from './format.js';
+// Evaluation as a library call: what `o1e eval --json` prints, for any retriever config.
+export { evaluateRetriever, type EvaluateRetrieverOptions, type EvaluationReport, type EvaluationResults } from './evaluate-retriever.js';
+export { REPORTED_MEASURES, REPORTED_MEASURE_REQUESTS, type ReportedMeasure } from './reported.js';

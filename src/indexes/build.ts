@@ -16,7 +16,7 @@ import { assembleVersion } from './assemble.js';
 import { canonicalJson, sha256 } from './durable.js';
 import { isIndexFolder } from './layout.js';
 import { DEFAULT_BATCH_SIZE, embedParts, stopwatch, type IndexOperationReport } from './operation.js';
-import { planParts } from './parts.js';
+import { checkStoreConfig, planParts } from './parts.js';
 import { IndexWriter } from './writer.js';
 
 /** Options of {@link buildIndex}. */
@@ -83,7 +83,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexOpera
   const parts = await planParts(options.retriever);
   const hasDense = parts.some((part) => part.kind === 'dense');
   const store = hasDense ? (options.store ?? { store: 'flat' }) : null;
-  if (store !== null && typeof store.store !== 'string') throw new O1Error('BAD_ARGUMENT', 'a store config needs a "store" name, e.g. {"store":"flat"}', { field: 'store' });
+  if (store !== null) await checkStoreConfig(store);
   const out = options.out;
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new O1Error('BAD_ARGUMENT', 'the output exists and is not a folder; nothing was written', { file: out });
@@ -91,7 +91,9 @@ export async function buildIndex(options: BuildIndexOptions): Promise<IndexOpera
   }
   const { documents, sha256: sourceSha } = await readCorpusFile(corpusPath, options.quiet);
   clock.lap('readMs');
-  const key = sha256(canonicalJson({ operation: 'build', retriever: options.retriever, store, batchSize, source: sourceSha }));
+  // The connection string is left out, so a build that failed on a wrong password resumes once it is fixed.
+  const { connectionString: _secret, ...storeSettings } = (store ?? {}) as VectorStoreConfig;
+  const key = sha256(canonicalJson({ operation: 'build', retriever: options.retriever, store: store === null ? null : storeSettings, batchSize, source: sourceSha }));
   const secrets = storeSecrets(store);
   const writer = await IndexWriter.begin(out, secrets);
   try {

@@ -6,6 +6,7 @@
 import { O1Error } from '../errors.js';
 import { createRetriever } from '../retrieval/registry.js';
 import type { RetrieverConfig } from '../retrieval/retriever.js';
+import { createVectorStore } from '../stores/registry.js';
 import type { VectorStoreConfig } from '../stores/vector-store.js';
 
 /** Retriever names an index can hold. */
@@ -79,4 +80,18 @@ export function leafAt(config: RetrieverConfig, path: readonly number[]): Retrie
   let node = config;
   for (const index of path) node = (node.retrievers as RetrieverConfig[])[index];
   return node;
+}
+
+/**
+ * Checks a store config before any work: its name, and (for stores in the index folder) its
+ * settings, by opening a throw-away in-memory store. A database store is checked when it is
+ * first opened, after the embedding, which a re-run then resumes.
+ *
+ * @example
+ * await checkStoreConfig({ store: 'hnsw', connectivity: 16 });
+ */
+export async function checkStoreConfig(store: VectorStoreConfig): Promise<void> {
+  if (typeof store?.store !== 'string') throw new O1Error('BAD_ARGUMENT', 'a store config needs a "store" name, e.g. {"store":"flat"}', { field: 'store' });
+  if (isDatabaseStore(store)) return;
+  await (await createVectorStore(store, { dimension: 1 })).close();
 }

@@ -19,7 +19,7 @@ import type { VectorStore, VectorStoreConfig } from '../stores/vector-store.js';
 import type { Bm25PartManifest, DensePartManifest, IndexManifest, PartManifest } from './manifest.js';
 
 /** Refuses `index()` on a retriever whose documents live in an index folder. */
-function refuseIndexing(): never {
+export function refuseIndexing(): never {
   throw new O1Error('BAD_ARGUMENT', 'this retriever searches a stored index: change its documents with add()/delete() (o1e index add/delete); evaluateRetriever takes it with { indexed: true }');
 }
 
@@ -118,8 +118,6 @@ export interface StoredRetrieverContext {
   store?: Partial<VectorStoreConfig>;
   /** The version's document ids (for stores shared by versions). */
   documentIds: () => ReadonlySet<string>;
-  /** Load each dense part's embedder now and check its identity and dimension. Default true. */
-  checkModels?: boolean;
 }
 
 function partAt(manifest: IndexManifest, path: readonly number[], kind: PartManifest['kind'], context: StoredRetrieverContext): PartManifest {
@@ -153,15 +151,14 @@ async function openDense(config: RetrieverConfig, part: DensePartManifest, conte
   if (!(encoder instanceof DenseRetriever)) throw new O1Error('INDEX_MISMATCH', `part ${part.name} holds vectors; the retriever config has ${config.retriever} there`, { file: context.manifestPath });
   let store: VectorStore | undefined;
   try {
-    if (context.checkModels ?? true) {
-      const embedder = await encoder.embedder();
-      const dimension = await embedder.dimension();
-      if (embedder.identity !== part.embedder.identity) {
-        throw new O1Error('INDEX_MISMATCH', `part ${part.name} was embedded by ${part.embedder.identity}, the retriever's embedder is ${embedder.identity} (another model, or the model's files changed)`, { file: context.manifestPath, field: `${part.name}.embedder.identity` });
-      }
-      if (dimension !== part.embedder.dimension) {
-        throw new O1Error('INDEX_MISMATCH', `part ${part.name} holds vectors of dimension ${part.embedder.dimension}, the embedder makes ${dimension}`, { file: context.manifestPath, field: `${part.name}.embedder.dimension` });
-      }
+    // The embedder is loaded now (not on the first query), so a mismatch fails the open.
+    const embedder = await encoder.embedder();
+    const dimension = await embedder.dimension();
+    if (embedder.identity !== part.embedder.identity) {
+      throw new O1Error('INDEX_MISMATCH', `part ${part.name} was embedded by ${part.embedder.identity}, the retriever's embedder is ${embedder.identity} (another model, or the model's files changed)`, { file: context.manifestPath, field: `${part.name}.embedder.identity` });
+    }
+    if (dimension !== part.embedder.dimension) {
+      throw new O1Error('INDEX_MISMATCH', `part ${part.name} holds vectors of dimension ${part.embedder.dimension}, the embedder makes ${dimension}`, { file: context.manifestPath, field: `${part.name}.embedder.dimension` });
     }
     const directory = part.directory === undefined ? undefined : join(context.directory, part.directory);
     store = await openVectorStore({ ...part.store, ...context.store } as VectorStoreConfig, { directory, dimension: part.embedder.dimension });
@@ -200,5 +197,3 @@ export async function openStoredRetriever(config: RetrieverConfig, path: readonl
   if (config.retriever === 'bm25') return openBm25(config, partAt(context.manifest, path, 'bm25', context) as Bm25PartManifest, context);
   return openDense(config, partAt(context.manifest, path, 'dense', context) as DensePartManifest, context);
 }
-
-export { refuseIndexing };

@@ -89,6 +89,9 @@ export class IndexWriter {
       await removeUnpublished(index, writer.current);
       if (writer.current !== undefined) writer.manifest = await readManifest(writer.manifestPath);
       const pending = await writer.readIntent();
+      // A build folder without an intent is what a writer killed while creating it, or while
+      // removing it after publication, left behind: nothing in it can be resumed.
+      if (pending === undefined && existsSync(writer.buildPath)) await rm(writer.buildPath, { recursive: true, force: true });
       if (pending !== undefined && pending.target === writer.current) {
         writer.intent = pending;
         await writer.finish();
