@@ -8,7 +8,7 @@ import type { ThinkerConfig } from '../../backends/thinker.js';
 import { readCorpus } from '../../data/beir.js';
 import { O1Error } from '../../errors.js';
 import type { RetrieverConfig } from '../../retrieval/retriever.js';
-import { buildSearchSource } from '../../server/search.js';
+import { buildSearchSource, type SearchSource } from '../../server/search.js';
 import { apiKeysFromEnvironment } from '../../server/security.js';
 import { startServer } from '../../server/server.js';
 import { QueryThinker } from '../../thinking/query-thinker.js';
@@ -16,7 +16,7 @@ import type { Command } from '../command.js';
 import { parseCommandLine, parseInteger, rejectPositionals } from '../arguments.js';
 
 const USAGE = `usage: o1e serve --model PATH | [--thinker CONFIG] [--embedder CONFIG]
-                 [--retriever CONFIG] [--data DIR | --corpus FILE.jsonl]
+                 [--index INDEX | --retriever CONFIG --data DIR | --corpus FILE.jsonl]
                  [--host 127.0.0.1] [--port 8080] [--api-key-env NAME] [--cors ORIGIN]
                  [--max-batch 64] [--max-wait-ms 5] [--max-queue 10000] [--timeout-ms 60000]
                  [--body-limit 16MiB] [--max-inputs 2048] [--max-tokens-per-input 8192]
@@ -40,6 +40,8 @@ signal exits at once).
   --thinker CONFIG   thinker config, a JSON file or inline JSON, with thinking settings beside
                      the backend's: '{"backend":"engine","model":"M","thoughts":3}'
   --embedder CONFIG  embedder config, same forms: '{"backend":"llama-cpp","model":"e.gguf"}'
+  --index INDEX      /v1/search over a prebuilt index (o1e index): its retriever, thinking as
+                     configured, and its stored documents; --model is then optional (embeddings)
   --retriever CONFIG what /v1/search searches (default {"retriever":"bm25"} when a corpus is
                      given); {"retriever":"dense"} searches with the served embedder
   --data DIR         BEIR folder whose corpus.jsonl is indexed for /v1/search
@@ -67,6 +69,7 @@ const OPTIONS = {
   thinker: { type: 'string' },
   embedder: { type: 'string' },
   retriever: { type: 'string' },
+  index: { type: 'string' },
   data: { type: 'string' },
   corpus: { type: 'string' },
   host: { type: 'string', default: '127.0.0.1' },
@@ -102,6 +105,13 @@ export function parseByteSize(text: string, option: string): number {
   return value;
 }
 
+/** /v1/search over a persistent index (o1e index): its retriever (thinking as configured) and its stored documents. */
+async function indexSearchSource(path: string): Promise<SearchSource> {
+  const { openIndex } = await import('../../indexes/index.js');
+  const index = await openIndex(path);
+  return { retriever: index.retriever(), documents: (ids) => index.documents.get(ids), close: () => index.close() };
+}
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve thinking embeddings, search and a thinker over an OpenAI-compatible HTTP API',
@@ -112,8 +122,11 @@ export const serveCommand: Command = {
     if (values.model !== undefined && (values.thinker !== undefined || values.embedder !== undefined)) {
       throw new O1Error('BAD_ARGUMENT', '--model is the thinker and the embedder: give --model, or --thinker and/or --embedder', { field: 'model' });
     }
-    if (values.model === undefined && values.thinker === undefined && values.embedder === undefined) {
-      throw new O1Error('BAD_ARGUMENT', 'give --model PATH, or --thinker CONFIG and/or --embedder CONFIG', { field: 'model' });
+    if (values.model === undefined && values.thinker === undefined && values.embedder === undefined && values.index === undefined) {
+      throw new O1Error('BAD_ARGUMENT', 'give --index INDEX, --model PATH, or --thinker CONFIG and/or --embedder CONFIG', { field: 'model' });
+    }
+    if (values.index !== undefined && (values.data !== undefined || values.corpus !== undefined || values.retriever !== undefined)) {
+      throw new O1Error('BAD_ARGUMENT', '--index searches a prebuilt index: it does not take --data, --corpus or --retriever', { field: 'index' });
     }
     if (values.data !== undefined && values.corpus !== undefined) throw new O1Error('BAD_ARGUMENT', 'give --data DIR or --corpus FILE, not both', { field: 'corpus' });
     const corpusPath = values.data !== undefined ? join(values.data, 'corpus.jsonl') : values.corpus;
@@ -159,7 +172,8 @@ export const serveCommand: Command = {
         thinker: queryThinker?.thinker,
         queryThinker,
         embedder,
-        search: corpusPath === undefined ? undefined : (parts) => buildSearchSource({ retriever: retrieverConfig, corpus: readCorpus(corpusPath), embedder: parts.embedder, quiet: values.quiet }),
+        search: values.index !== undefined ? () => indexSearchSource(values.index as string)
+          : corpusPath === undefined ? undefined : (parts) => buildSearchSource({ retriever: retrieverConfig, corpus: readCorpus(corpusPath), embedder: parts.embedder, quiet: values.quiet }),
       });
       const served = [
         queryThinker && `thinker ${queryThinker.thinker.model} (${queryThinker.thinker.backend})`,

@@ -1,0 +1,40 @@
+/** `o1e serve --index`: /v1/search over a prebuilt index, as a real process stopped by SIGTERM. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildIndex } from '../src/indexes/index.js';
+import { O1E, ROOT } from './helpers/cli.js';
+
+test('o1e serve --index INDEX answers /v1/search from the stored index, with a thinker file', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'o1e-serve-index-'));
+  const index = join(directory, 'demo.index');
+  const thoughts = join(directory, 'thoughts.jsonl');
+  await writeFile(thoughts, `${JSON.stringify({ query: 'what do nanoparticles do to stem cells', thoughts: ['nanotechnology tracks and manipulates stem cells'] })}\n`);
+  await buildIndex({ out: index, data: join(ROOT, 'data', 'scifact-demo'), retriever: { retriever: 'bm25', thinker: { backend: 'file', path: thoughts } }, quiet: true });
+  const child = spawn(process.execPath, [...O1E, 'serve', '--index', index, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let output = '';
+    child.stdout.setEncoding('utf8');
+    while (!/listening on (\S+)/.test(output)) {
+      const [chunk] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error('o1e serve exited early'); })])) as [string];
+      output += chunk;
+    }
+    const url = /listening on (\S+)/.exec(output)?.[1] as string;
+    const answer = await fetch(`${url.replace(/\/v1$/, '')}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'what do nanoparticles do to stem cells', hits: 3 }) });
+    assert.equal(answer.status, 200, await answer.clone().text());
+    const body = (await answer.json()) as { hits: { id: string; title: string; snippet: string; score: number; thoughts?: string[] }[] };
+    assert.equal(body.hits.length, 3);
+    assert.equal(body.hits[0].id, '31715818');
+    assert.match(body.hits[0].title, /nanotechnolog/i);
+    assert.deepEqual(body.hits[0].thoughts, ['nanotechnology tracks and manipulates stem cells']);
+    assert.ok(body.hits[0].snippet.length > 0);
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
+    await rm(directory, { recursive: true, force: true });
+  }
+});
