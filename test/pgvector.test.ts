@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { O1Error } from '../src/errors.js';
 import { compareIds } from '../src/stores/contract.js';
-import { redactConnectionString } from '../src/stores/pgvector/pgvector-store.js';
+import pg from 'pg';
+import { redactConnectionString, vectorLiteral } from '../src/stores/pgvector/pgvector-store.js';
 import { createVectorStore, openVectorStore } from '../src/stores/registry.js';
 import type { VectorItem, VectorMatch, VectorStore } from '../src/stores/vector-store.js';
 import { scifactO1Vectors, type EmbeddedSet } from './helpers/scifact-vectors.js';
@@ -123,6 +124,16 @@ for (const spec of servers) {
         const results = await store.search(queries, 10);
         const recall = recallAt(results, bruteForce(documents, queries, 10));
         assert.ok(recall >= 0.99, `recall ${recall}`);
+        // The index serves these searches: on PGlite, whose connections share one session, the
+        // plan reflects what the store set there (an earlier exact store's settings must not linger).
+        const client = new pg.Client({ connectionString: (server as DatabaseServer).connectionString });
+        await client.connect();
+        try {
+          const plan = await client.query(`EXPLAIN SELECT id FROM "${settings.table}" ORDER BY embedding <#> $1::vector LIMIT 10`, [vectorLiteral(queries[0])]);
+          assert.match(plan.rows.map((row) => row['QUERY PLAN']).join('\n'), /Index Scan using \w+_embedding_ip_hnsw/);
+        } finally {
+          await client.end();
+        }
         // Upserts after the build go through the index.
         await store.upsert([{ id: 'late', vector: queries[0] }]);
         assert.equal((await store.search([queries[0]], 1))[0][0].id, 'late');

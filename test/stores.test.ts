@@ -242,7 +242,7 @@ describe('hnsw store (usearch)', () => {
     // Rescored with the float32 vectors: every returned score is the exact inner product.
     const byId = new Map(items.map((item) => [item.id, item]));
     results.forEach((list, query) => list.forEach((match) => assert.ok(Math.abs(match.score - bruteForce([byId.get(match.id)!], [queries[query]], 1)[0][0].score) < 1e-5)));
-    assert.deepEqual(store.config(), { store: 'hnsw', dtype: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 64, rescore: true });
+    assert.deepEqual(store.config(), { store: 'hnsw', dtype: 'f16', connectivity: 16, expansionAdd: 128, expansionSearch: 64, rescore: true, refine: 2 });
     await store.close();
   });
 

@@ -123,7 +123,7 @@ describe('thinking BM25', () => {
   test('thoughts handed in through SearchOptions win over the retriever\'s own thinker', async () => {
     const before = thinkers.length;
     const bm25 = new Bm25Retriever({ thinker: THINKER });
-    await bm25.index(CORPUS, { quiet: true });
+    await bm25.index(CORPUS, { quiet: true, prepareThinker: false });
     const given = new Map([['q1', ['Bees and wings.']]]);
     const hits = await bm25.search(QUERIES[0], { thoughts: given });
     assert.equal(thinkers.length, before, 'the thinker is never built');
@@ -343,4 +343,10 @@ describe('thinking BM25 with Gemini 2.0 Flash thoughts (the issue\'s targets)', 
     assert.equal(report.queries, 323);
     assert.ok(report.metrics.ndcg_cut_10 >= 0.37, `nDCG@10 ${report.metrics.ndcg_cut_10}`);
   });
+});
+
+test('a bad thinker config fails at index(), before the corpus is indexed', async () => {
+  const bm25 = new Bm25Retriever({ thinker: { backend: 'file', path: '/nonexistent/thoughts.jsonl' } });
+  await assert.rejects(bm25.index(CORPUS, { quiet: true }), (error: unknown) => error instanceof O1Error && error.code === 'MISSING_FILE');
+  await bm25.dispose();
 });

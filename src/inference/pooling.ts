@@ -5,7 +5,7 @@
 import { O1Error } from '../errors.js';
 
 // L2 normalisation and cosine similarity live in util/vectors; re-exported for pooling's users.
-export { cosineSimilarity, l2NormalizeInPlace } from '../util/vectors.js';
+export { cosineSimilarity, l2NormalizeInPlace, meanVector } from '../util/vectors.js';
 
 /** How a sequence's hidden states become one vector. */
 export type Pooling = 'last' | 'mean';
@@ -43,19 +43,4 @@ export function poolHiddenStates(hidden: ArrayLike<number>, attentionMask: reado
     for (let index = 0; index < width; index++) vector[index] = sums[index] / Math.max(count, 1);
     return vector;
   });
-}
-
-/**
- * The plain mean of vectors, NOT re-normalised (O1 Embedder's query vector: the mean of the
- * normalised embeddings of n query + thought sequences).
- *
- * @example
- * meanVector([new Float32Array([1, 0]), new Float32Array([0, 1])]) // Float32Array [0.5, 0.5]
- */
-export function meanVector(vectors: readonly Float32Array[]): Float32Array {
-  if (vectors.length === 0) throw new O1Error('BAD_ARGUMENT', 'the mean of no vectors is undefined');
-  const result = new Float32Array(vectors[0].length);
-  for (const vector of vectors) for (let index = 0; index < result.length; index++) result[index] += vector[index];
-  for (let index = 0; index < result.length; index++) result[index] /= vectors.length;
-  return result;
 }

@@ -14,7 +14,7 @@ import { O1Error } from '../errors.js';
 import type { LoadModelFilesOptions } from '../inference/load.js';
 import { loadModelFiles } from '../inference/load.js';
 import { DecoderModel, type DecoderModelOptions } from '../inference/model.js';
-import { l2NormalizeInPlace } from '../inference/pooling.js';
+import { meanVector } from '../util/vectors.js';
 import { writeGguf } from '../model/formats/gguf.js';
 import { saveHuggingFaceModel } from '../model/formats/safetensors.js';
 import { addSpecialTokens } from '../model/special-tokens.js';
@@ -117,11 +117,7 @@ function weightsIdentity(weights: DecoderWeights, tokenizer: Tokenizer): string 
 export function aggregateThoughtEmbeddings(vectors: readonly Float32Array[], options: { queryOnly?: Float32Array; renormalize?: boolean } = {}): Float32Array {
   const all = options.queryOnly === undefined ? vectors : [...vectors, options.queryOnly];
   if (all.length === 0) throw new O1Error('BAD_ARGUMENT', 'no thought vectors to aggregate');
-  const sums = new Float64Array(all[0].length);
-  for (const vector of all) for (let index = 0; index < sums.length; index++) sums[index] += vector[index];
-  const mean = new Float32Array(sums.length);
-  for (let index = 0; index < sums.length; index++) mean[index] = sums[index] / all.length;
-  return options.renormalize === true ? l2NormalizeInPlace(mean) : mean;
+  return meanVector(all, { renormalize: options.renormalize });
 }
 
 function positiveInteger(value: number, field: string): number {

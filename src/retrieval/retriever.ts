@@ -14,6 +14,11 @@ export interface IndexOptions {
   quiet?: boolean;
   /** Number of documents, when known in advance, for the progress bar's ETA. */
   total?: number;
+  /**
+   * Build the retriever's thinker before indexing, so a bad thinker config fails before the
+   * corpus is embedded. Default true; a fused retriever that thinks for its members passes false.
+   */
+  prepareThinker?: boolean;
 }
 
 /** Options for {@link Retriever.search}. */

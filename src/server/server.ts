@@ -23,7 +23,7 @@ import { BATCH_BUCKETS, Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegis
 import { HttpProblem, problemOf } from './problems.js';
 import type { SearchSource } from './search.js';
 import { ApiKeys, corsHeaders } from './security.js';
-import { snippet } from './snippet.js';
+import { highlightedSnippet } from './snippet.js';
 import { ServerThinking, type ThinkingRequest } from './thinking.js';
 
 /** Settings of {@link startServer}. Every limit has a default. */
@@ -422,7 +422,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       thoughts: found.thoughts,
       hits: found.ranked.map((hit, index) => {
         const document = documents[index];
-        return { id: hit.id, title: document?.title ?? '', snippet: document === undefined ? '' : snippet(document.text, query, { maxChars: snippetChars }), score: hit.score, thoughts: hit.thoughts ?? found.thoughts };
+        const marked = document === undefined ? { text: '', highlights: [] } : highlightedSnippet(document.text, query, { maxChars: snippetChars });
+        return { id: hit.id, title: document?.title ?? '', snippet: marked.text, highlights: marked.highlights, score: hit.score, thoughts: hit.thoughts ?? found.thoughts };
       }),
       latency_ms: Math.round((performance.now() - started) * 10) / 10,
     };

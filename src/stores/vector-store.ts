@@ -72,6 +72,8 @@ export interface HnswStoreConfig extends VectorStoreConfig {
   threads?: number;
   /** Recompute the returned scores from the float32 vectors (exact inner products; the candidates stay the graph's). Default true. */
   rescore?: boolean;
+  /** When rescoring, candidates fetched from the graph per requested hit (the best k of them are kept). Default 2 for f16/i8 graphs, 1 for f32. */
+  refine?: number;
 }
 
 /**

@@ -5,6 +5,7 @@
  *    { "name": "bge", "embedder": { "backend": "openai", "baseUrl": "...", "model": "bge-large-en-v1.5" } } ] }`.
  */
 import { O1Error } from '../errors.js';
+import { cosineSimilarity } from '../util/vectors.js';
 import type { Embedder, EmbedderConfig } from '../backends/embedder.js';
 import { createEmbedder } from '../backends/registry.js';
 import { Settings } from '../backends/settings.js';
@@ -80,18 +81,10 @@ export class EmbedderMember implements CommitteeMember {
   }
 }
 
-/** Cosine similarity; 0 when either vector is zero. */
+/** Cosine similarity; 0 when either vector is zero (util/vectors), refusing vectors of different lengths. */
 export function cosine(left: Float32Array, right: Float32Array): number {
   if (left.length !== right.length) throw new O1Error('SHAPE_MISMATCH', `vectors of lengths ${left.length} and ${right.length}`);
-  let dot = 0;
-  let leftNorm = 0;
-  let rightNorm = 0;
-  for (let index = 0; index < left.length; index++) {
-    dot += left[index] * right[index];
-    leftNorm += left[index] * left[index];
-    rightNorm += right[index] * right[index];
-  }
-  return leftNorm === 0 || rightNorm === 0 ? 0 : dot / Math.sqrt(leftNorm * rightNorm);
+  return cosineSimilarity(left, right);
 }
 
 /** One member's validated config: every optional field resolved but `name` and the BM25 constants. */

@@ -6,7 +6,7 @@
  */
 import type { Embedder, EmbeddingUsage } from '../backends/embedder.js';
 import { O1Error } from '../errors.js';
-import { l2NormalizeInPlace } from '../util/vectors.js';
+import { meanVector } from '../util/vectors.js';
 
 /** Aggregation settings. */
 export interface AggregationOptions {
@@ -26,11 +26,7 @@ export interface AggregationOptions {
 export function aggregateThoughtVectors(vectors: readonly Float32Array[], options: { queryOnly?: Float32Array; renormalize?: boolean } = {}): Float32Array {
   const all = options.queryOnly === undefined ? vectors : [...vectors, options.queryOnly];
   if (all.length === 0) throw new O1Error('BAD_ARGUMENT', 'no thought vectors to aggregate');
-  const sums = new Float64Array(all[0].length);
-  for (const vector of all) for (let index = 0; index < sums.length; index++) sums[index] += vector[index];
-  const mean = new Float32Array(sums.length);
-  for (let index = 0; index < sums.length; index++) mean[index] = sums[index] / all.length;
-  return options.renormalize === true ? l2NormalizeInPlace(mean) : mean;
+  return meanVector(all, { renormalize: options.renormalize });
 }
 
 /**

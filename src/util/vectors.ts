@@ -4,6 +4,7 @@
  * One implementation each, so every caller rounds and breaks ties the same way. All sums are
  * accumulated in float64 (JavaScript numbers) whatever the array type.
  */
+import { O1Error } from '../errors.js';
 
 /** Anything indexable by position: plain arrays and typed arrays. */
 export type NumericVector = ArrayLike<number>;
@@ -275,4 +276,23 @@ export function topKIndices(scores: NumericVector, count: number, candidates?: A
     for (let index = 0; index < candidateCount; index++) heap.push(candidates[index], scores[candidates[index]]);
   }
   return Int32Array.from(heap.sorted(), (entry) => entry.key);
+}
+
+/**
+ * The mean of vectors, summed in float64; L2-normalised only with `renormalize` (O1 Embedder's
+ * query vector is the plain mean of its normalised query + thought vectors).
+ *
+ * @example
+ * meanVector([new Float32Array([1, 0]), new Float32Array([0, 1])]) // Float32Array [0.5, 0.5]
+ */
+export function meanVector(vectors: readonly Float32Array[], options: { renormalize?: boolean } = {}): Float32Array {
+  if (vectors.length === 0) throw new O1Error('BAD_ARGUMENT', 'the mean of no vectors is undefined');
+  const sums = new Float64Array(vectors[0].length);
+  for (const vector of vectors) {
+    if (vector.length !== sums.length) throw new O1Error('SHAPE_MISMATCH', `vectors of lengths ${sums.length} and ${vector.length}`);
+    for (let index = 0; index < sums.length; index++) sums[index] += vector[index];
+  }
+  const mean = new Float32Array(sums.length);
+  for (let index = 0; index < sums.length; index++) mean[index] = sums[index] / vectors.length;
+  return options.renormalize === true ? l2NormalizeInPlace(mean) : mean;
 }

@@ -104,7 +104,7 @@ export class Bm25Retriever implements Retriever {
   }
 
   async index(documents: Iterable<Document> | AsyncIterable<Document>, options: IndexOptions = {}): Promise<void> {
-    await this.thinking.prepare();
+    if (options.prepareThinker !== false) await this.thinking.prepare();
     const total = options.total ?? (Array.isArray(documents) ? documents.length : undefined);
     const progress = new Progress({ label: 'bm25 index', total, unit: 'docs', quiet: options.quiet });
     const builder = new InvertedIndexBuilder();

@@ -160,7 +160,7 @@ export class DenseRetriever implements Retriever {
   }
 
   async index(documents: Iterable<Document> | AsyncIterable<Document>, options: IndexOptions = {}): Promise<void> {
-    await this.thinking.prepare();
+    if (options.prepareThinker !== false) await this.thinking.prepare();
     const embedder = await this.embedder();
     const all: Document[] = [];
     for await (const document of documents) all.push(document);

@@ -49,11 +49,12 @@ export class FusedRetriever implements Retriever {
   }
 
   async index(documents: Iterable<Document> | AsyncIterable<Document>, options: IndexOptions = {}): Promise<void> {
-    await this.thinking.prepare();
+    if (options.prepareThinker !== false) await this.thinking.prepare();
     const all: Document[] = [];
     for await (const document of documents) all.push(document);
     // One after the other: the members share the CPU.
-    for (const member of this.members) await member.index(all, { ...options, total: all.length });
+    // Members search with the fused retriever's thoughts when it thinks: their own thinkers stay unbuilt.
+    for (const member of this.members) await member.index(all, { ...options, total: all.length, prepareThinker: !this.thinking.enabled && options.prepareThinker !== false });
   }
 
   private memberOptions(options: SearchOptions, thoughts: ReadonlyMap<string, readonly string[]> | undefined): SearchOptions {

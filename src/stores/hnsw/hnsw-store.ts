@@ -46,6 +46,8 @@ interface HnswSettings {
   expansionSearch: number;
   threads: number;
   rescore: boolean;
+  /** Candidates fetched from the graph per requested hit when rescoring. */
+  refine: number;
 }
 
 /** What the side table's metadata records. */
@@ -74,6 +76,7 @@ function readSettings(config: VectorStoreConfig): Partial<HnswSettings> & Pick<H
     expansionSearch: settings.optionalInteger('expansionSearch', 1),
     threads: settings.integer('threads', defaultThreadCount(), 1),
     rescore: settings.boolean('rescore', true),
+    refine: settings.optionalInteger('refine', 1),
   };
   settings.rejectUnknown();
   return result;
@@ -81,9 +84,9 @@ function readSettings(config: VectorStoreConfig): Partial<HnswSettings> & Pick<H
 
 /**
  * Opens an hnsw store (the `hnsw` registry entry). Defaults: an f16 graph, connectivity 16,
- * expansionAdd 128, expansionSearch 64, rescore true; an existing store keeps its dtype and
- * connectivity (a config asking for others fails with INDEX_MISMATCH), while expansionSearch
- * may change on every open.
+ * expansionAdd 128, expansionSearch 64, rescore true, refine 2 (1 for f32); an existing store
+ * keeps its dtype and connectivity (a config asking for others fails with INDEX_MISMATCH),
+ * while expansionSearch and refine may change on every open.
  *
  * @example
  * const store = await openHnswStore({ store: 'hnsw', expansionSearch: 128 }, { directory: 'index/hnsw', dimension: 384, mode: 'openOrCreate' });
@@ -103,6 +106,7 @@ export async function openHnswStore(config: VectorStoreConfig, context: VectorSt
       expansionSearch: given.expansionSearch ?? 64,
       threads: given.threads,
       rescore: given.rescore,
+      refine: given.refine ?? defaultRefine(given.dtype ?? 'f16'),
     };
     const store = new HnswStore(checkDimension(context.dimension), settings, context.directory);
     if (context.directory !== undefined) {
@@ -129,10 +133,20 @@ export async function openHnswStore(config: VectorStoreConfig, context: VectorSt
     expansionSearch: given.expansionSearch ?? 64,
     threads: given.threads,
     rescore: given.rescore,
+    refine: given.refine ?? defaultRefine(metadata.dtype),
   };
   const store = new HnswStore(table.dimension, settings, context.directory);
   await store.load(table, metadata, tablePath);
   return store;
+}
+
+/**
+ * Default candidates per hit: a quantised graph (f16, i8) orders candidates by approximate
+ * distances, so a true top-k vector can arrive just below the cut; fetching twice as many and
+ * rescoring them exactly recovers it (the graph walk costs the same while expansionSearch >= 2k).
+ */
+function defaultRefine(dtype: HnswSettings['dtype']): number {
+  return dtype === 'f32' ? 1 : 2;
 }
 
 /** One stored id: its usearch key and its float32 vector. */
@@ -275,7 +289,10 @@ export class HnswStore implements VectorStore {
     return [...this.entries.keys()].sort(compareIds);
   }
 
-  /** Approximate top-k: usearch's batched search (expansionSearch candidates), rescored with the float32 vectors unless `rescore` is off. */
+  /**
+   * Approximate top-k: usearch's batched search (expansionSearch candidates), `refine` x k of
+   * them rescored with the float32 vectors (unless `rescore` is off) and the best k kept.
+   */
   async search(queries: readonly Float32Array[], k: number, options: VectorSearchOptions = {}): Promise<VectorMatch[][]> {
     checkSearch(queries, k, this.dimension, options.exclude);
     return this.exclusive(async () => {
@@ -283,8 +300,8 @@ export class HnswStore implements VectorStore {
       const live = this.entries.size;
       if (queries.length === 0) return [];
       if (k === 0 || live === 0) return queries.map(() => []);
-      // One extra candidate when a query excludes an id, so that k remain after removing it.
-      const wanted = Math.min(live, k + (options.exclude?.some((id) => id !== undefined) === true ? 1 : 0));
+      // `refine` candidates per hit when rescoring, and one more when a query excludes an id, so that k remain after removing it.
+      const wanted = Math.min(live, k * (this.settings.rescore ? this.settings.refine : 1) + (options.exclude?.some((id) => id !== undefined) === true ? 1 : 0));
       const flat = new Float32Array(queries.length * this.dimension);
       queries.forEach((query, index) => flat.set(query, index * this.dimension));
       const found = this.wrap('search', () => this.index.search(flat, wanted, this.settings.threads));
@@ -317,8 +334,8 @@ export class HnswStore implements VectorStore {
   }
 
   config(): HnswStoreConfig {
-    const { dtype, connectivity, expansionAdd, expansionSearch, rescore } = this.settings;
-    return { store: 'hnsw', dtype, connectivity, expansionAdd, expansionSearch, rescore };
+    const { dtype, connectivity, expansionAdd, expansionSearch, rescore, refine } = this.settings;
+    return { store: 'hnsw', dtype, connectivity, expansionAdd, expansionSearch, rescore, refine };
   }
 
   async statistics(): Promise<VectorStoreStatistics> {

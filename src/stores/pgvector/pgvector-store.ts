@@ -180,7 +180,9 @@ export class PgvectorStore implements VectorStore {
     this.pool = new pg.Pool({ connectionString: settings.connectionString, max: settings.connections });
     // An idle connection dies with its server; pg reports it here and drops it from the pool.
     this.pool.on('error', (error) => (this.lastIdleError = error));
-    this.sessionSettings = [`SET hnsw.ef_search = ${settings.efSearch}`, ...(settings.exact ? ['SET enable_indexscan = off'] : [])].join('; ');
+    // Both settings every time: PGlite multiplexes its connections onto one session, so a
+    // connection may find what an earlier store set there.
+    this.sessionSettings = `SET hnsw.ef_search = ${settings.efSearch}; SET enable_indexscan = ${settings.exact ? 'off' : 'on'}`;
   }
 
   get dimension(): number {
