@@ -22,7 +22,9 @@ import type { FusedRetriever } from '../src/retrieval/fusion/fused-retriever.js'
 import { createRetriever } from '../src/retrieval/registry.js';
 import type { RetrieverConfig } from '../src/retrieval/retriever.js';
 import { EnglishAnalyzer } from '../src/retrieval/analyzer/english.js';
+import { demoCollection } from '../src/cli/demo-collection.js';
 import { O1E, ROOT } from './helpers/cli.js';
+import { sharedTestOptions } from './helpers/shared.js';
 import { seededDocuments } from './helpers/index-fixtures.js';
 import { tinyO1Model } from './helpers/o1-fixtures.js';
 
@@ -409,15 +411,15 @@ test('a reader opening while another process publishes versions always sees one 
   await final.close();
 });
 
-describe('the CLI: o1e search and o1e eval --index', () => {
+describe('the CLI: o1e search and o1e eval --index', sharedTestOptions('datasets', 'scifact'), () => {
   let beir: string;
   let sliceSize: number;
 
   before(async () => {
-    // A slice of the SciFact demo collection that ships in the repository: the documents judged for 20 queries, plus 180 others.
+    // A slice of the o1e demo collection (made from ../shared): the documents judged for 20 queries, plus 180 others.
     beir = join(directory, 'beir');
     await mkdir(join(beir, 'qrels'), { recursive: true });
-    const source = join(ROOT, 'data', 'scifact-demo');
+    const source = await demoCollection();
     const qrelsLines = (await readFile(join(source, 'qrels', 'test.tsv'), 'utf8')).trim().split('\n').slice(1).map((line) => line.split('\t'));
     const queryIds = [...new Set(qrelsLines.map(([query]) => query))].slice(0, 20);
     const judged = new Set(qrelsLines.filter(([query]) => queryIds.includes(query)).map(([, document]) => document));

@@ -7,14 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildIndex } from '../src/indexes/index.js';
-import { O1E, ROOT } from './helpers/cli.js';
+import { demoCollection } from '../src/cli/demo-collection.js';
+import { O1E } from './helpers/cli.js';
+import { sharedTestOptions } from './helpers/shared.js';
 
-test('o1e serve --index INDEX answers /v1/search from the stored index, with a thinker file', async () => {
+test('o1e serve --index INDEX answers /v1/search from the stored index, with a thinker file', sharedTestOptions('datasets', 'scifact'), async () => {
   const directory = await mkdtemp(join(tmpdir(), 'o1e-serve-index-'));
   const index = join(directory, 'demo.index');
   const thoughts = join(directory, 'thoughts.jsonl');
   await writeFile(thoughts, `${JSON.stringify({ query: 'what do nanoparticles do to stem cells', thoughts: ['nanotechnology tracks and manipulates stem cells'] })}\n`);
-  await buildIndex({ out: index, data: join(ROOT, 'data', 'scifact-demo'), retriever: { retriever: 'bm25', thinker: { backend: 'file', path: thoughts } }, quiet: true });
+  await buildIndex({ out: index, data: await demoCollection(), retriever: { retriever: 'bm25', thinker: { backend: 'file', path: thoughts } }, quiet: true });
   const child = spawn(process.execPath, [...O1E, 'serve', '--index', index, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let output = '';

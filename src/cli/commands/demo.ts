@@ -1,28 +1,25 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Hit, Query } from '../../data/types.js';
 import { O1Error } from '../../errors.js';
 import { evaluateRetriever, REPORTED_MEASURES, type EvaluationReport } from '../../evaluation/evaluate-retriever.js';
 import type { RetrieverConfig } from '../../retrieval/retriever.js';
 import type { Command } from '../command.js';
+import { demoCollection, PACKAGE_ROOT } from '../demo-collection.js';
 import { parseCommandLine, parseInteger } from '../arguments.js';
 
-/** The package root (src/cli/commands or dist/cli/commands, three levels up). */
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const DEFAULT_DATA = join(PACKAGE_ROOT, 'data', 'scifact-demo');
 const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'o1-small');
 
 const USAGE = `usage: o1e demo [--data DIR] [--model PATH] [--examples 3] [--thoughts 3] [--json] [--quiet]
 
-Thinking retrieval on the demo collection that ships with the package (data/scifact-demo: 50
-SciFact test queries, 1,000 documents) with the committed O1 model (models/o1-small): BM25, the
+Thinking retrieval on a demo slice of SciFact (50 test queries, 1,000 documents, made once from
+../shared/datasets/scifact into .cache/scifact-demo) with the committed O1 model (models/o1-small): BM25, the
 model thinking before it embeds (o1), and the two fused by RRF. Prints the metrics of each and,
 for a few queries, the model's thoughts and the top hits (relevant ones marked). Takes well
 under a minute on two cores. For the full evaluation, see o1e eval.
 
-  --data DIR     a BEIR folder (default: the shipped demo)
+  --data DIR     a BEIR folder (default: the demo slice of ../shared/datasets/scifact)
   --model PATH   an O1 model (default: the shipped models/o1-small)
   --examples N   queries shown with thoughts and hits (default 3)
   --thoughts N   thoughts per query (default 3)
@@ -52,7 +49,7 @@ export const demoCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandLine(argv, OPTIONS, USAGE);
     if (positionals.length > 0) throw new O1Error('BAD_ARGUMENT', `unexpected argument '${positionals[0]}'\n${USAGE}`);
-    const data = values.data ?? DEFAULT_DATA;
+    const data = values.data ?? (await demoCollection());
     const model = values.model ?? DEFAULT_MODEL;
     const exampleCount = parseInteger(values.examples, 'examples', 0);
     const thoughts = parseInteger(values.thoughts, 'thoughts', 1);
