@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { DocumentInput, Embedder, EmbedderConfig, EmbeddingResult, QueryInput } from '../src/backends/embedder.js';
+import { plainPromptText } from '../src/backends/completion-text.js';
 import { documentText as plainDocumentText, queryText } from '../src/backends/inputs.js';
+
+export { plainPromptText };
 import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt } from '../src/backends/thinker.js';
 import { loadBeir, writeBeirQrels, writeCorpus, writeQueries } from '../src/data/beir.js';
 import type { Document, Qrels, Query, Run } from '../src/data/types.js';
@@ -146,10 +149,6 @@ export function buildTrainingRecords(
   return records;
 }
 
-/** The text a chat prompt becomes for a plain (no chat template) engine model: messages joined by blank lines. */
-export function plainPromptText(prompt: ThinkerPrompt): string {
-  return typeof prompt === 'string' ? prompt : prompt.map((message: ChatMessage) => message.content).join('\n\n');
-}
 
 /**
  * Lets a small model with a short context serve as the exploration expert:

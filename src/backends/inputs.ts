@@ -89,15 +89,8 @@ export function documentText(document: DocumentInput, text: TextSettings = DEFAU
   return parts.title === '' ? `${text.documentPrefix}${parts.text}` : `${text.documentPrefix}${parts.title}${text.titleSeparator}${parts.text}`;
 }
 
-/**
- * Throws O1Error CANCELLED when the signal has fired; backends call it between batches.
- *
- * @example
- * throwIfCancelled(options.signal, 'openai embedder');
- */
-export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted === true) throw new O1Error('CANCELLED', `${what}: cancelled`, {}, { cause: signal.reason });
-}
+export { throwIfCancelled } from '../util/cancel.js';
+import { throwIfCancelled } from '../util/cancel.js';
 
 /**
  * Runs `embed` over `texts` in batches of `batchSize`, checking the signal between batches and

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ThinkerConfig } from '../backends/thinker.js';
 import type { Document, Hit, Query } from '../data/types.js';
 import { O1Error } from '../errors.js';
-import type { Retriever, RetrieverConfig, RetrieverStatistics, SearchOptions } from '../retrieval/retriever.js';
+import { searchOne, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retrieval/retriever.js';
 import { readThinkerConfig, RetrieverThinking } from '../retrieval/thinking.js';
 import type { VectorStoreConfig } from '../stores/vector-store.js';
 import { Semaphore } from '../util/semaphore.js';
@@ -116,9 +116,7 @@ class IndexRetriever implements Retriever {
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
-    const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
-    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
-    return results.get(asQuery.id) ?? [];
+    return searchOne(this, query, options);
   }
 
   searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {

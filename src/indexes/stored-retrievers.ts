@@ -13,7 +13,7 @@ import { Bm25Retriever } from '../retrieval/bm25/bm25-retriever.js';
 import { DenseRetriever } from '../retrieval/dense/dense-retriever.js';
 import { FusedRetriever } from '../retrieval/fusion/fused-retriever.js';
 import { createRetriever } from '../retrieval/registry.js';
-import { DEFAULT_HITS, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retrieval/retriever.js';
+import { DEFAULT_HITS, searchOne, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retrieval/retriever.js';
 import { openVectorStore } from '../stores/registry.js';
 import type { VectorStore, VectorStoreConfig } from '../stores/vector-store.js';
 import type { Bm25PartManifest, DensePartManifest, IndexManifest, PartManifest } from './manifest.js';
@@ -54,9 +54,7 @@ export class StoredDenseRetriever implements Retriever {
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
-    const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
-    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
-    return results.get(asQuery.id) ?? [];
+    return searchOne(this, query, options);
   }
 
   async searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {

@@ -91,6 +91,19 @@ export async function searchAll(retriever: Retriever, queries: readonly Query[],
   return runOf(queries, await retriever.searchMany(queries, options));
 }
 
+/**
+ * `search` in terms of `searchMany`, as every retriever answers one query: a string is a query
+ * without an id (so `removeQuery` cannot apply to it).
+ *
+ * @example
+ * async search(query, options) { return searchOne(this, query, options); }
+ */
+export async function searchOne(retriever: Pick<Retriever, 'searchMany'>, query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
+  const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
+  const results = await retriever.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
+  return results.get(asQuery.id) ?? [];
+}
+
 /** Turns hits by query id into a {@link Run} (queries without hits get an empty ranking). */
 export function runOf(queries: readonly Query[], results: ReadonlyMap<string, readonly Hit[]>): Run {
   const run: Run = new Map();

@@ -84,15 +84,6 @@ export function checkSearch(queries: readonly Float32Array[], k: number, dimensi
   }
 }
 
-/**
- * Throws O1Error CANCELLED when `signal` has fired; stores call it between blocks of work.
- *
- * @example
- * throwIfAborted(options.signal, 'flat search');
- */
-export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
-  if (signal?.aborted === true) throw new O1Error('CANCELLED', `${what}: cancelled`, {}, { cause: signal.reason });
-}
 
 /**
  * Checks a store's dimension: a positive integer (BAD_ARGUMENT otherwise).

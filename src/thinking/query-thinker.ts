@@ -13,6 +13,7 @@ import { O1Error } from '../errors.js';
 import { readTrainingRecords, type TrainingRecord } from '../synth/records.js';
 import { THINKING_DEFAULTS } from './defaults.js';
 import { buildThinkingPrompt, promptIdentity, readPromptTemplate, type PromptSettings } from './prompt.js';
+import { throwIfCancelled } from '../util/cancel.js';
 import { ThoughtCache, type ThoughtKey } from '../util/thought-cache.js';
 
 /** The thinking settings of a thinker config (besides the backend's own keys). */
@@ -144,7 +145,7 @@ export class QueryThinker {
     let done = queries.length - missing.length;
     options.onProgress?.(done, queries.length);
     for (let start = 0; start < missing.length; start += this.settings.batchSize) {
-      if (options.signal?.aborted === true) throw new O1Error('CANCELLED', 'thinking was cancelled', {}, { cause: options.signal.reason });
+      throwIfCancelled(options.signal, 'thinking');
       const batch = missing.slice(start, start + this.settings.batchSize);
       const generation = { n: this.settings.thoughts, temperature: this.settings.temperature, topP: this.settings.topP, maxTokens: this.settings.maxTokens, seed: this.settings.seed, signal: options.signal };
       const thoughts = this.thinker.think !== undefined

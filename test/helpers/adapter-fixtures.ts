@@ -6,18 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DocumentInput, EmbedOptions, Embedder, EmbedderConfig, EmbeddingResult, QueryInput } from '../../src/backends/embedder.js';
 import { O1Error } from '../../src/errors.js';
-
-/** Words of a text: lower-cased runs of letters and digits. */
-function words(text: string): string[] {
-  return text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
-}
-
-/** FNV-1a of a string, as an unsigned 32-bit integer. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < text.length; index++) hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193) >>> 0;
-  return hash;
-}
+import { hashedVector, words } from './thinking-fixtures.js';
 
 /**
  * A deterministic embedder: each word adds 1 to the bucket its hash picks, the vector is then
@@ -40,13 +29,7 @@ export class HashingEmbedder implements Embedder {
 
   /** The vector of one text (what both methods use). */
   vectorOf(text: string): Float32Array {
-    const vector = new Float32Array(this.dimensionValue);
-    for (const word of words(text)) vector[fnv1a(word) % this.dimensionValue] += 1;
-    let norm = 0;
-    for (const value of vector) norm += value * value;
-    norm = Math.sqrt(norm);
-    if (norm > 0) for (let index = 0; index < vector.length; index++) vector[index] /= norm;
-    return vector;
+    return hashedVector(text, this.dimensionValue);
   }
 
   private async embed(kind: 'queries' | 'documents', texts: string[], options: EmbedOptions): Promise<EmbeddingResult> {

@@ -83,7 +83,7 @@ export class TableThinker implements Thinker {
 }
 
 /** Lower-case words of a text. */
-function words(text: string): string[] {
+export function words(text: string): string[] {
   return text.toLowerCase().match(/[a-z0-9]+/g) ?? [];
 }
 
@@ -92,6 +92,13 @@ function hash(word: string): number {
   let value = 0x811c9dc5;
   for (let index = 0; index < word.length; index++) value = Math.imul(value ^ word.charCodeAt(index), 0x01000193) >>> 0;
   return value;
+}
+
+/** The hashed bag-of-words vector of a text: each word adds 1 at hash(word) mod `size`, then L2 normalisation. */
+export function hashedVector(text: string, size: number): Float32Array {
+  const vector = new Float32Array(size);
+  for (const word of words(text)) vector[hash(word) % size] += 1;
+  return l2NormalizeInPlace(vector);
 }
 
 /**
@@ -113,9 +120,7 @@ export class HashedEmbedder implements Embedder {
 
   /** The vector of one text (what the embedder returns for it). */
   vector(text: string): Float32Array {
-    const vector = new Float32Array(this.size);
-    for (const word of words(text)) vector[hash(word) % this.size] += 1;
-    return l2NormalizeInPlace(vector);
+    return hashedVector(text, this.size);
   }
 
   async dimension(): Promise<number> {

@@ -5,7 +5,8 @@
  * through the shared helpers of src/stores/contract.ts; `flush` persists nothing.
  */
 import { O1Error } from '../../errors.js';
-import { checkDimension, checkSearch, compareIds, compareMatches, throwIfAborted, uniqueItems } from '../../stores/contract.js';
+import { checkDimension, checkSearch, compareIds, compareMatches, uniqueItems } from '../../stores/contract.js';
+import { throwIfCancelled } from '../../util/cancel.js';
 import type { VectorItem, VectorMatch, VectorSearchOptions, VectorStore, VectorStoreConfig, VectorStoreStatistics, VectorUpsertOptions } from '../../stores/vector-store.js';
 
 /**
@@ -36,7 +37,7 @@ export class MemoryInnerProductStore implements VectorStore {
 
   async upsert(items: readonly VectorItem[], options: VectorUpsertOptions = {}): Promise<void> {
     this.checkOpen();
-    throwIfAborted(options.signal, 'memory upsert');
+    throwIfCancelled(options.signal, 'memory upsert');
     // Copies, so a caller reusing its arrays cannot change what is stored.
     for (const item of uniqueItems(items, this.dimension)) this.vectors.set(item.id, Float32Array.from(item.vector));
   }
@@ -65,7 +66,7 @@ export class MemoryInnerProductStore implements VectorStore {
     this.checkOpen();
     checkSearch(queries, k, this.dimension, options.exclude);
     return queries.map((query, queryIndex) => {
-      throwIfAborted(options.signal, 'memory search');
+      throwIfCancelled(options.signal, 'memory search');
       const excluded = options.exclude?.[queryIndex];
       const matches: VectorMatch[] = [];
       for (const [id, vector] of this.vectors) {

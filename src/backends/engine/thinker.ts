@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import { O1Error } from '../../errors.js';
+import { cutAtStop, plainPromptText } from '../completion-text.js';
 import { Settings } from '../settings.js';
 import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt, ThinkerQuery } from '../thinker.js';
 import { modelIdentity } from '../../o1/model.js';
@@ -16,11 +17,6 @@ export interface EngineThinkerConfig {
   layout?: 'auto' | 'o1' | 'plain';
 }
 
-/** The text of a prompt for a plain model: chat messages joined by blank lines (no chat template). */
-function plainText(prompt: ThinkerPrompt): string {
-  return typeof prompt === 'string' ? prompt : prompt.map((message: ChatMessage) => message.content).join('\n\n');
-}
-
 /** The query of a prompt for an O1 model: the text, or the last user message. */
 function queryText(prompt: ThinkerPrompt): string {
   if (typeof prompt === 'string') return prompt;
@@ -29,15 +25,6 @@ function queryText(prompt: ThinkerPrompt): string {
   return user.content;
 }
 
-/** Cuts a completion at the first stop string. */
-function applyStops(text: string, stops: readonly string[] | undefined): string {
-  let end = text.length;
-  for (const stop of stops ?? []) {
-    const at = stop.length === 0 ? -1 : text.indexOf(stop);
-    if (at >= 0 && at < end) end = at;
-  }
-  return text.slice(0, end);
-}
 
 /**
  * A thinker on this project's engine. An O1 model thinks as O1 Embedder does: the prompt (or
@@ -106,10 +93,10 @@ export class EngineThinker implements Thinker {
     if (this.thinksAsO1 && o1 !== undefined) {
       texts = await o1.generateThoughts(prompts.map(queryText), { ...sampling, thoughts: n });
     } else {
-      const results = await this.lease.model.decoder.generate(prompts.map(plainText), { ...sampling, greedy: sampling.temperature === 0, samples: n });
+      const results = await this.lease.model.decoder.generate(prompts.map(plainPromptText), { ...sampling, greedy: sampling.temperature === 0, samples: n });
       texts = results.map((samples) => samples.map((sample) => sample.text ?? ''));
     }
-    return texts.map((group) => group.map((text) => applyStops(text, options.stop)));
+    return texts.map((group) => group.map((text) => cutAtStop(text, options.stop)));
   }
 
   config(): ThinkerConfig {

@@ -16,6 +16,7 @@ import { checkSamplingOptions, DEFAULT_SAMPLING, sampleToken } from '../../infer
 import { modelIdentity } from '../../util/model-identity.js';
 import { deriveSeed, SeededRandom } from '../../util/random.js';
 import { throwIfCancelled } from '../inputs.js';
+import { cutAtStop } from '../completion-text.js';
 import { Settings } from '../settings.js';
 import type { ChatMessage, GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt, ThinkerQuery } from '../thinker.js';
 import { hasLlamaCppO1Tokens, LlamaCppO1Layout } from './o1-layout.js';
@@ -298,15 +299,6 @@ function drawToken(probabilities: Map<Token, number>, sampling: { temperature: n
   return sampleToken(logits, sampling, random) as Token;
 }
 
-/** Cuts a thought at the first stop string. */
-function cutAtStop(text: string, stops: readonly string[] | undefined): string {
-  let end = text.length;
-  for (const stop of stops ?? []) {
-    const at = stop.length === 0 ? -1 : text.indexOf(stop);
-    if (at >= 0 && at < end) end = at;
-  }
-  return text.slice(0, end);
-}
 
 function toHistoryItem(message: ChatMessage): ChatHistoryItem {
   if (message.role === 'system') return { type: 'system', text: message.content };

@@ -16,8 +16,8 @@ const USAGE = `usage: o1e demo [--data DIR] [--model PATH] [--examples 3] [--tho
 Thinking retrieval on a demo slice of SciFact (50 test queries, 1,000 documents, made once from
 ../shared/datasets/scifact into .cache/scifact-demo) with the committed O1 model (models/o1-small): BM25, the
 model thinking before it embeds (o1), and the two fused by RRF. Prints the metrics of each and,
-for a few queries, the model's thoughts and the top hits (relevant ones marked). Takes well
-under a minute on two cores. For the full evaluation, see o1e eval.
+for a few queries, the model's thoughts and the top hits (relevant ones marked). Takes about a
+minute on two cores, most of it embedding the 1,000 documents. For the full evaluation, see o1e eval.
 
   --data DIR     a BEIR folder (default: the demo slice of ../shared/datasets/scifact)
   --model PATH   an O1 model (default: the shipped models/o1-small)

@@ -5,7 +5,7 @@ import { createAnalyzer, type Analyzer } from '../analyzer/index.js';
 import type { ThinkerConfig } from '../../backends/thinker.js';
 import { THINKING_DEFAULTS } from '../../thinking/defaults.js';
 import { fuseRankings } from '../fusion/fuse.js';
-import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
+import { DEFAULT_HITS, searchOne, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
 import { RetrieverThinking } from '../thinking.js';
 import { readIndexFile, writeIndexFile } from './index-file.js';
 import { InvertedIndex, InvertedIndexBuilder, type Bm25Parameters } from './inverted-index.js';
@@ -135,9 +135,7 @@ export class Bm25Retriever implements Retriever {
    * without). Without it, scores are Lucene's exactly and ties keep index order.
    */
   async search(query: Query | string, options: Bm25SearchOptions = {}): Promise<Hit[]> {
-    const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
-    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
-    return results.get(asQuery.id) ?? [];
+    return searchOne(this, query, options);
   }
 
   async searchMany(queries: readonly Query[], options: Bm25SearchOptions = {}): Promise<Map<string, Hit[]>> {

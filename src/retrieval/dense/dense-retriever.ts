@@ -14,7 +14,7 @@ import { O1Error } from '../../errors.js';
 import { embedQueriesWithThoughts } from '../../thinking/aggregate.js';
 import { THINKING_DEFAULTS } from '../../thinking/defaults.js';
 import { Progress } from '../../util/progress.js';
-import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
+import { DEFAULT_HITS, searchOne, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
 import { readThinkerConfig, RetrieverThinking } from '../thinking.js';
 import { documentKey, EmbeddingCache } from './embedding-cache.js';
 import { FlatInnerProductIndex } from './vector-index.js';
@@ -228,9 +228,7 @@ export class DenseRetriever implements Retriever {
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
-    const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
-    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
-    return results.get(asQuery.id) ?? [];
+    return searchOne(this, query, options);
   }
 
   async searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {

@@ -3,6 +3,7 @@
  * official harness uses): blocked matrix products (a block of queries against a block of
  * document rows, so each row is read once per query block) and a bounded heap per query.
  */
+import { TopK } from '../../util/vectors.js';
 import { O1Error } from '../../errors.js';
 
 /** One result of {@link FlatInnerProductIndex.search}: a row number and its score. */
@@ -15,68 +16,6 @@ export interface VectorHit {
 const QUERY_BLOCK = 16;
 /** Document rows per block: a block of scores [QUERY_BLOCK x ROW_BLOCK] stays in cache. */
 const ROW_BLOCK = 256;
-
-/**
- * A bounded min-heap of (score, row): keeps the `capacity` best, better = higher score, equal
- * scores by lower row (input order), so results are deterministic.
- */
-class TopK {
-  private readonly scores: Float64Array;
-  private readonly rows: Int32Array;
-  size = 0;
-
-  constructor(readonly capacity: number) {
-    this.scores = new Float64Array(capacity);
-    this.rows = new Int32Array(capacity);
-  }
-
-  /** Whether (scoreA, rowA) ranks below (scoreB, rowB). */
-  private static worse(scoreA: number, rowA: number, scoreB: number, rowB: number): boolean {
-    return scoreA < scoreB || (scoreA === scoreB && rowA > rowB);
-  }
-
-  push(score: number, row: number): void {
-    const { scores, rows } = this;
-    if (this.size < this.capacity) {
-      let child = this.size++;
-      while (child > 0) {
-        const parent = (child - 1) >> 1;
-        if (!TopK.worse(score, row, scores[parent], rows[parent])) break;
-        scores[child] = scores[parent];
-        rows[child] = rows[parent];
-        child = parent;
-      }
-      scores[child] = score;
-      rows[child] = row;
-      return;
-    }
-    if (this.capacity === 0 || !TopK.worse(scores[0], rows[0], score, row)) return;
-    this.replaceTop(score, row);
-  }
-
-  private replaceTop(score: number, row: number): void {
-    const { scores, rows } = this;
-    let parent = 0;
-    for (;;) {
-      let child = 2 * parent + 1;
-      if (child >= this.size) break;
-      if (child + 1 < this.size && TopK.worse(scores[child + 1], rows[child + 1], scores[child], rows[child])) child++;
-      if (!TopK.worse(scores[child], rows[child], score, row)) break;
-      scores[parent] = scores[child];
-      rows[parent] = rows[child];
-      parent = child;
-    }
-    scores[parent] = score;
-    rows[parent] = row;
-  }
-
-  /** The kept entries, best first. */
-  sorted(): VectorHit[] {
-    const hits: VectorHit[] = [];
-    for (let index = 0; index < this.size; index++) hits.push({ index: this.rows[index], score: this.scores[index] });
-    return hits.sort((a, b) => b.score - a.score || a.index - b.index);
-  }
-}
 
 /**
  * Rows of `dimension` floats in one growing matrix, searched exactly by inner product.
@@ -140,7 +79,8 @@ export class FlatInnerProductIndex {
     const scores = new Float64Array(QUERY_BLOCK * ROW_BLOCK);
     for (let queryStart = 0; queryStart < queries.length; queryStart += QUERY_BLOCK) {
       const block = queries.slice(queryStart, queryStart + QUERY_BLOCK);
-      const heaps = block.map(() => new TopK(Math.max(0, Math.min(count, this.rows))));
+      // Equal scores keep the lower row first (input order), so results are deterministic.
+      const heaps = block.map(() => new TopK<number>(Math.max(0, Math.min(count, this.rows))));
       for (let rowStart = 0; rowStart < this.rows; rowStart += ROW_BLOCK) {
         const rowEnd = Math.min(this.rows, rowStart + ROW_BLOCK);
         for (let row = rowStart; row < rowEnd; row++) {
@@ -155,10 +95,10 @@ export class FlatInnerProductIndex {
         for (let query = 0; query < block.length; query++) {
           const excluded = exclude[queryStart + query];
           const heap = heaps[query];
-          for (let row = rowStart; row < rowEnd; row++) if (row !== excluded) heap.push(scores[query * ROW_BLOCK + row - rowStart], row);
+          for (let row = rowStart; row < rowEnd; row++) if (row !== excluded) heap.push(row, scores[query * ROW_BLOCK + row - rowStart]);
         }
       }
-      for (const heap of heaps) results.push(heap.sorted());
+      for (const heap of heaps) results.push(heap.sorted().map(({ key, score }) => ({ index: key, score })));
     }
     return results;
   }

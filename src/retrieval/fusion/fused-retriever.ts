@@ -6,7 +6,7 @@
 import type { ThinkerConfig } from '../../backends/thinker.js';
 import type { Document, Hit, Query } from '../../data/types.js';
 import { O1Error } from '../../errors.js';
-import { DEFAULT_HITS, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
+import { DEFAULT_HITS, searchOne, type IndexOptions, type Retriever, type RetrieverConfig, type RetrieverStatistics, type SearchOptions } from '../retriever.js';
 import { RetrieverThinking } from '../thinking.js';
 import { fuseRankings, type FusionMethod } from './fuse.js';
 
@@ -67,9 +67,7 @@ export class FusedRetriever implements Retriever {
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
-    const asQuery = typeof query === 'string' ? { id: '', text: query } : query;
-    const results = await this.searchMany([asQuery], { ...options, removeQuery: typeof query !== 'string' && options.removeQuery });
-    return results.get(asQuery.id) ?? [];
+    return searchOne(this, query, options);
   }
 
   async searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {

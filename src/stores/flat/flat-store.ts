@@ -12,11 +12,12 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { O1Error } from '../../errors.js';
+import { throwIfCancelled } from '../../util/cancel.js';
 import { Settings } from '../../backends/settings.js';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../../model/formats/numeric.js';
 import { Semaphore } from '../../util/semaphore.js';
 import { TopK } from '../../util/vectors.js';
-import { checkDimension, checkSearch, compareIds, throwIfAborted, uniqueItems } from '../contract.js';
+import { checkDimension, checkSearch, compareIds, uniqueItems } from '../contract.js';
 import type { FlatStoreConfig, VectorItem, VectorMatch, VectorSearchOptions, VectorStore, VectorStoreConfig, VectorStoreContext, VectorStoreStatistics, VectorUpsertOptions } from '../vector-store.js';
 import { InnerProductKernel, queryBlockFor } from './kernel.js';
 import { readVectorFile, writeVectorFile, type VectorFileDtype } from './vector-file.js';
@@ -160,7 +161,7 @@ export class FlatStore implements VectorStore {
   async upsert(items: readonly VectorItem[], options: VectorUpsertOptions = {}): Promise<void> {
     const unique = uniqueItems(items, this.dimension);
     await this.exclusive(async () => {
-      throwIfAborted(options.signal, 'flat upsert');
+      throwIfCancelled(options.signal, 'flat upsert');
       const added = unique.filter((item) => !this.rowOf.has(item.id)).length;
       this.ensureCapacity(this.rows + Math.max(0, added - this.free.length));
       for (const { id, vector } of unique) {
@@ -228,7 +229,7 @@ export class FlatStore implements VectorStore {
       const dimension = this.dimension;
       const rowBlock = Math.min(this.capacity, ROW_BLOCK);
       for (let first = 0; first < queries.length; ) {
-        throwIfAborted(options.signal, 'flat search');
+        throwIfCancelled(options.signal, 'flat search');
         const batch = queryBlockFor(queries.length - first);
         const count = Math.min(batch, queries.length - first);
         const block = new Float32Array(batch * dimension);

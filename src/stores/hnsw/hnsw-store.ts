@@ -25,11 +25,12 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { BatchMatches, Index, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { O1Error } from '../../errors.js';
+import { throwIfCancelled } from '../../util/cancel.js';
 import { Settings } from '../../backends/settings.js';
 import { defaultThreadCount } from '../../engine/session.js';
 import { temporaryPath } from '../../util/atomic-write.js';
 import { Semaphore } from '../../util/semaphore.js';
-import { checkDimension, checkSearch, compareIds, compareMatches, throwIfAborted, uniqueItems } from '../contract.js';
+import { checkDimension, checkSearch, compareIds, compareMatches, uniqueItems } from '../contract.js';
 import { readVectorFile, writeVectorFile } from '../flat/vector-file.js';
 import type { HnswStoreConfig, VectorItem, VectorMatch, VectorSearchOptions, VectorStore, VectorStoreConfig, VectorStoreContext, VectorStoreStatistics, VectorUpsertOptions } from '../vector-store.js';
 
@@ -242,7 +243,7 @@ export class HnswStore implements VectorStore {
   async upsert(items: readonly VectorItem[], options: VectorUpsertOptions = {}): Promise<void> {
     const unique = uniqueItems(items, this.dimension);
     await this.exclusive(async () => {
-      throwIfAborted(options.signal, 'hnsw upsert');
+      throwIfCancelled(options.signal, 'hnsw upsert');
       if (unique.length === 0) return;
       const keys = new BigUint64Array(unique.length);
       const vectors = new Float32Array(unique.length * this.dimension);
@@ -296,7 +297,7 @@ export class HnswStore implements VectorStore {
   async search(queries: readonly Float32Array[], k: number, options: VectorSearchOptions = {}): Promise<VectorMatch[][]> {
     checkSearch(queries, k, this.dimension, options.exclude);
     return this.exclusive(async () => {
-      throwIfAborted(options.signal, 'hnsw search');
+      throwIfCancelled(options.signal, 'hnsw search');
       const live = this.entries.size;
       if (queries.length === 0) return [];
       if (k === 0 || live === 0) return queries.map(() => []);

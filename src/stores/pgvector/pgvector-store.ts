@@ -19,8 +19,9 @@
  */
 import pg from 'pg';
 import { O1Error } from '../../errors.js';
+import { throwIfCancelled } from '../../util/cancel.js';
 import { Settings } from '../../backends/settings.js';
-import { checkDimension, checkSearch, compareMatches, throwIfAborted, uniqueItems } from '../contract.js';
+import { checkDimension, checkSearch, compareMatches, uniqueItems } from '../contract.js';
 import type { PgvectorStoreConfig, VectorItem, VectorMatch, VectorSearchOptions, VectorStore, VectorStoreConfig, VectorStoreContext, VectorStoreStatistics, VectorUpsertOptions } from '../vector-store.js';
 
 /** Resolved settings of a pgvector store. */
@@ -226,7 +227,7 @@ export class PgvectorStore implements VectorStore {
     if (unique.length === 0) return;
     await this.transaction('upserting', async (client) => {
       for (let start = 0; start < unique.length; start += this.settings.batchSize) {
-        throwIfAborted(options.signal, 'pgvector upsert');
+        throwIfCancelled(options.signal, 'pgvector upsert');
         const batch = unique.slice(start, start + this.settings.batchSize);
         const values: string[] = [];
         const parameters: (string | Buffer)[] = [];
@@ -276,7 +277,7 @@ export class PgvectorStore implements VectorStore {
     const sql = `SELECT id, embedding <#> $1::vector AS distance FROM ${this.quoted} ORDER BY ${order} LIMIT $2`;
     return Promise.all(
       queries.map(async (query, index) => {
-        throwIfAborted(options.signal, 'pgvector search');
+        throwIfCancelled(options.signal, 'pgvector search');
         const excluded = options.exclude?.[index];
         const result = await this.query<{ id: string; distance: number }>(sql, [this.vectorParameter(query), k + (excluded === undefined ? 0 : 1)], 'searching');
         return result.rows
