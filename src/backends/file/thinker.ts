@@ -5,10 +5,9 @@
  * one (and the query has an id), else by its text.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readThoughtsLines } from '../../data/thoughts.js';
 import { O1Error } from '../../errors.js';
 import { Settings } from '../settings.js';
 import type { GenerateOptions, Thinker, ThinkerConfig, ThinkerPrompt, ThinkerQuery } from '../thinker.js';
@@ -62,33 +61,10 @@ export class FileThinker implements Thinker {
     const byId = new Map<string, string[]>();
     const byText = new Map<string, string[]>();
     const hash = createHash('sha256');
-    let line = 0;
-    const lines = createInterface({ input: createReadStream(values.path, 'utf8'), crlfDelay: Infinity });
-    for await (const text of lines) {
-      line++;
-      hash.update(text).update('\n');
-      if (text.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        throw new O1Error('MALFORMED_JSON', (error as Error).message, { file: values.path, line }, { cause: error });
-      }
-      const entry = value as { query_id?: unknown; query?: unknown; thoughts?: unknown };
-      if (typeof entry !== 'object' || entry === null || typeof entry.query !== 'string') throw new O1Error('MISSING_FIELD', '"query" must be a string', { file: values.path, line, field: 'query' });
-      if (!Array.isArray(entry.thoughts) || !entry.thoughts.every((thought) => typeof thought === 'string')) {
-        throw new O1Error('MISSING_FIELD', '"thoughts" must be an array of strings', { file: values.path, line, field: 'thoughts' });
-      }
-      if (entry.query_id !== undefined && typeof entry.query_id !== 'string' && typeof entry.query_id !== 'number') {
-        throw new O1Error('MISSING_FIELD', '"query_id" must be a string', { file: values.path, line, field: 'query_id' });
-      }
-      const thoughts = entry.thoughts as string[];
-      if (entry.query_id !== undefined) {
-        const id = String(entry.query_id);
-        if (byId.has(id)) throw new O1Error('DUPLICATE_ID', `query id ${id} appears twice`, { file: values.path, line, field: 'query_id' });
-        byId.set(id, thoughts);
-      }
-      byText.set(entry.query, thoughts);
+    for await (const entry of readThoughtsLines(values.path, { onText: (text) => hash.update(text).update('\n') })) {
+      if (entry.query === undefined) throw new O1Error('MISSING_FIELD', '"query" must be a string', { file: values.path, line: entry.line, field: 'query' });
+      if (entry.queryId !== undefined) byId.set(entry.queryId, entry.thoughts);
+      byText.set(entry.query, entry.thoughts);
     }
     return new FileThinker(values, byId, byText, hash.digest('hex').slice(0, 16));
   }
