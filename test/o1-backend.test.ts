@@ -10,7 +10,7 @@ import { DecoderModel } from '../src/inference/model.js';
 import { saveHuggingFaceModel } from '../src/model/formats/safetensors.js';
 import { O1Error } from '../src/errors.js';
 import { O1Model } from '../src/o1/model.js';
-import { startOpenAiServer, type RunningServer } from '../src/server/openai-server.js';
+import { startServer as startOpenAiServer, type RunningServer } from '../src/server/server.js';
 import { tinyO1Model } from './helpers/o1-fixtures.js';
 import { randomDecoder, tinyBpeTokenizer, tinyQwen2Config } from './helpers/tiny-models.js';
 

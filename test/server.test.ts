@@ -15,7 +15,7 @@ import { aggregateThoughtVectors } from '../src/retrieval/dense/dense-retriever.
 import { parseByteSize } from '../src/cli/commands/serve.js';
 import { apportion } from '../src/server/embedding-service.js';
 import { Counter, Gauge, Histogram, MetricsRegistry } from '../src/server/metrics.js';
-import { startOpenAiServer } from '../src/server/openai-server.js';
+import { startServer as startOpenAiServer } from '../src/server/server.js';
 import { buildSearchSource } from '../src/server/search.js';
 import { ApiKeys, apiKeysFromEnvironment, corsHeaders } from '../src/server/security.js';
 import { startServer, type RunningServer } from '../src/server/server.js';

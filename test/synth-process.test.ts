@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Embedder } from '../src/backends/embedder.js';
 import type { Thinker } from '../src/backends/thinker.js';
 import { createEmbedder, createThinker } from '../src/backends/registry.js';
-import { startOpenAiServer, type RunningServer } from '../src/server/openai-server.js';
+import { startServer as startOpenAiServer, type RunningServer } from '../src/server/server.js';
 import { cosine } from '../src/synth/committee.js';
 import { Bm25Okapi, bm25Tokenize } from '../src/synth/bm25-okapi.js';
 import { softVote } from '../src/synth/voting.js';

@@ -1,6 +1,6 @@
 /**
- * `o1-embedder/server`: the HTTP server over any Thinker and Embedder, `startServer` (alias
- * `startOpenAiServer`; Fastify): OpenAI-compatible embeddings with thinking queries, search, the
+ * `o1-embedder/server`: the HTTP server over any Thinker and Embedder, `startServer` (on
+ * Fastify): OpenAI-compatible embeddings with thinking queries, search, the
  * completions proxy, health, Prometheus metrics, dynamic batching; plus its building blocks.
  * Loads Fastify; no native runtime.
  *

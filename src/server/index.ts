@@ -1,5 +1,4 @@
 export { startServer, estimateTokens, type RunningServer, type ServerOptions, type ServerStats } from './server.js';
-export { startOpenAiServer, type OpenAiServerOptions } from './openai-server.js';
 export { Batcher, type BatcherOptions, type BatchRunner, type SubmitOptions } from './batcher.js';
 export { EmbeddingService, apportion, type EmbeddingServiceOptions } from './embedding-service.js';
 export { ServerThinking, type ServerThinkingOptions, type ThinkingRequest } from './thinking.js';
