@@ -167,7 +167,9 @@ test('dense and fused indexes (tiny O1 model): hits equal in-memory retrievers; 
       assert.equal(part.count, 40);
       assert.deepEqual(part.store, { store: 'flat', dtype: 'f32', compactRatio: 0.25 });
     }
-    await buildIndex({ corpus, retriever: dense(), store: { store: 'hnsw' }, out: hnswIndex, quiet: true });
+    // f32 vectors, one build thread and ef (64) above the 40 vectors: the graph search is exhaustive
+    // and deterministic (an f16 graph's candidate list, or a racing 2-thread build, is not).
+    await buildIndex({ corpus, retriever: dense(), store: { store: 'hnsw', dtype: 'f32', threads: 1 }, out: hnswIndex, quiet: true });
     assert.ok(existsSync(join(hnswIndex, 'v000001', 'dense-0', 'hnsw.o1v')));
     const hnsw = await openIndex(hnswIndex);
     try {

@@ -137,7 +137,7 @@ const CONSUMER_TS = `import {
 } from 'o1-embedder';
 import type { O1Model, DecoderModel } from 'o1-embedder/engine';
 import type { LlamaCppEmbedderConfig } from 'o1-embedder/llama-cpp';
-import type { OpenAiServerOptions } from 'o1-embedder/server';
+import type { ServerOptions } from 'o1-embedder/server';
 import type { main } from 'o1-embedder/cli';
 
 const documents: Document[] = [{ id: 'd1', title: 'Vitamin D', text: 'The skin makes vitamin D from sunlight.' }];
@@ -153,7 +153,7 @@ const fused: Hit[] = fuseRankings([await retriever.search('sunlight')], { method
 const code: ErrorCode = 'BAD_ARGUMENT';
 const message: string = ERROR_CODES[code];
 const names: string[] = retrieverNames();
-type Seams = [Thinker['generate'], Embedder, O1Model['embedDocuments'], DecoderModel, LlamaCppEmbedderConfig, OpenAiServerOptions['port'], typeof main];
+type Seams = [Thinker['generate'], Embedder, O1Model['embedDocuments'], DecoderModel, LlamaCppEmbedderConfig, ServerOptions['port'], typeof main];
 const exitCode: ReturnType<typeof main> extends Promise<number> ? true : false = true;
 console.log(result.measures, fused.length, message, names, new O1Error(code, 'x').code, exitCode, null as unknown as Seams);
 
