@@ -9,11 +9,13 @@ interface Metric {
 
 interface Results {
   smoke: boolean;
+  version?: number;
+  replacement?: { criterion: string; candidate: number; previous: null | { version: number; mean: number; metrics?: Record<string, Record<string, Metric>> }; replaced: boolean };
   evaluation: string;
   metrics: Record<string, Record<string, Metric>>;
   o1: Record<string, unknown>;
   fusion: { method: string; weights: Record<string, number> };
-  validation: Record<string, { queries: number; bm25: number; o1: number; fusedByWeight: { weight: number; ndcg_cut_10: number }[]; chosenWeight: number }>;
+  validation: Record<string, { queries: number; bm25: number; dense?: number; o1: number; fusedByWeight: { weight: number; ndcg_cut_10: number }[]; chosenWeight: number }>;
   goals: { dataset: string; thinkingBeatsNoThinking: boolean; thinkingMinusNoThinking: number; fusedBeatsBm25: boolean; fusedMinusBm25: number }[];
   fit?: Record<string, { queries: number; ndcg_cut_10: number; recall_100: number } | string>;
   reproductionSlice: { dataset: string; split: string; queries: number; documents: number; queriesEvaluated: number; documentsEvaluated: number; metrics: Record<string, number> };
@@ -26,8 +28,9 @@ interface Results {
     fusionWeights: number[];
     explore: { candidates: number; maxTokens: number; temperature: number; topP: number; contextTokens: number; concurrency: number };
     vote: { maxLength: number };
-    contrastive?: { batchSize: number; epochs: number; learningRate: number };
-    joint: { groupSize: number; batchSize: number; epochs: number; learningRate: number };
+    teacher?: { neighbours: number; temperature: number };
+    contrastive?: { batchSize: number; groupSize?: number; epochs: number; maxSteps?: number | null; learningRate: number; passageMaxLength?: number };
+    joint: { groupSize: number; batchSize: number; epochs: number; learningRate: number; droppedThoughtEos?: boolean };
   };
 }
 
@@ -40,15 +43,15 @@ const LABELS: Record<string, string> = {
 
 const BUDGET: Record<string, string> = {
   tokenizer: '< 1 min',
-  pretrain: '~12 min',
+  pretrain: '~17 min',
   records: '< 1 min',
   'validate-scifact': '~3 min',
-  'validate-nfcorpus': '~2 min',
-  explore: '~8 min',
-  vote: '~2 min',
-  pairs: '< 1 min',
+  'validate-nfcorpus': '~3 min',
+  explore: '~9 min',
+  vote: '~1 min',
+  pairs: '~2 min',
   contrastive: '~9 min',
-  joint: '~13 min',
+  joint: '~11 min',
   export: '-',
 };
 
@@ -91,39 +94,52 @@ export function modelCard(input: Record<string, unknown>): string {
   const fitRows = fit === undefined ? [] : (['trainedQueries', 'validationQueries', 'testQueries'] as const).map((name) =>
     `| ${{ trainedQueries: 'train queries used in joint training', validationQueries: 'held-out validation queries', testQueries: 'test queries' }[name]} | ${fit[name].queries} | ${f4(fit[name].ndcg_cut_10)} | ${f4(fit[name].recall_100)} |`);
   const validation = results.validation ?? {};
-  const validationDense = (fit?.validationQueries as { ndcg_cut_10: number } | undefined)?.ndcg_cut_10;
-  const thinkingOnValidation = validationDense === undefined || validation.scifact === undefined ? undefined : validation.scifact.o1 - validationDense;
   const fusionLines = Object.entries(validation).map(([dataset, row]) => {
     const best = row.fusedByWeight.find((entry) => entry.weight === row.chosenWeight)?.ndcg_cut_10 ?? 0;
     const test = results.goals.find((goal) => goal.dataset === dataset)?.fusedMinusBm25 ?? 0;
     return `${dataset}: w ${row.chosenWeight}, ${signed(best - row.bm25)} over BM25 on validation, ${signed(test)} on test`;
   });
+  const thinkingLines = Object.entries(validation).map(([dataset, row]) => {
+    const goal = results.goals.find((entry) => entry.dataset === dataset);
+    const onValidation = row.dense === undefined ? '?' : signed(row.o1 - row.dense);
+    return `${dataset} ${onValidation} on validation, ${signed(goal?.thinkingMinusNoThinking ?? 0)} on test`;
+  });
+  const replacement = results.replacement;
+  const previous = replacement?.previous;
+  const previousRows = previous?.metrics === undefined ? [] : Object.keys(LABELS).map((retriever) => {
+    const cells = ['scifact', 'nfcorpus'].map((dataset) => {
+      const before = previous.metrics?.[dataset]?.[retriever]?.ndcg_cut_10;
+      const now = results.metrics[dataset]?.[retriever]?.ndcg_cut_10;
+      return before === undefined || now === undefined ? '- | -' : `${f4(before)} | ${f4(now)}`;
+    });
+    return `| ${LABELS[retriever]} | ${cells.join(' | ')} |`;
+  });
+  const replacementSection = replacement === undefined ? '' : `### Against the previous model
+
+${replacement.replaced ? 'This model **replaced**' : 'This model did **not** replace'} the committed one (version ${previous?.version ?? '-'}): ${replacement.criterion}:
+${f4(replacement.candidate)} for this model against ${previous === null || previous === undefined ? 'none' : f4(previous.mean)} for the previous one.
+${previousRows.length === 0 ? '' : `
+| test nDCG@10 (previous, this) | SciFact previous | SciFact this | NFCorpus previous | NFCorpus this |
+|---|---|---|---|---|
+${previousRows.join('\n')}
+`}`;
   const fitSection = `### Reading
 
-The dense side is still far too weak to help BM25 or to profit from thinking (BM25 scores
-${f4(results.metrics.scifact?.bm25?.ndcg_cut_10 ?? 0)} nDCG@10 on SciFact test). Without thinking, on SciFact:
+Without thinking, on SciFact:
 
 | o1-small without thinking, SciFact | queries | nDCG@10 | R@100 |
 |---|---|---|---|
 ${fitRows.join('\n')}
 
-- The contrastive stage (step 6) is what made the dense side usable at all. The first version of
-  this recipe went from pre-training straight to joint training; it scored 0.0280 (no thinking),
-  0.0254 (thinking) and 0.6425 (fused) nDCG@10 on SciFact test, with 0.0607 on its own training
-  queries, and it was worse than this version on every validation number as well.
-- ${trainQueries} training queries seen twice (${joint.steps ?? '?'} steps of ${s.joint.batchSize} queries x ${s.joint.groupSize} passages) are little
+- Thinking minus no thinking (nDCG@10): ${thinkingLines.join('; ')}.
+- Fusion, weight chosen on validation: ${fusionLines.join('; ')}.
+- ${trainQueries} training queries seen ${s.joint.epochs === 1 ? 'once' : `${s.joint.epochs} times`} (${joint.steps ?? '?'} steps of ${s.joint.batchSize} queries x ${s.joint.groupSize} passages) are little
   supervised signal for a 5 M-parameter model pre-trained for minutes; the gap between the
   trained queries and the held-out ones shows how little of it generalises.
-- The thoughts of such a small expert are fluent-looking but mostly wrong text; averaging their
-  embeddings with the query's moves the query vector away from the documents (thinking minus no
-  thinking on SciFact: ${thinkingOnValidation === undefined ? '?' : signed(thinkingOnValidation)} on validation, ${signed(results.goals[0]?.thinkingMinusNoThinking ?? 0)} on test), as one expects of a weak thinker.
-- Fusion, weight chosen on validation: ${fusionLines.join('; ')}.
+- USE-Lite (SciFact 0.2164, NFCorpus 0.1487 nDCG@10 without thinking) is the teacher of the
+  contrastive stage; the student's no-thinking rows above say how much of it transferred.
 
-What would close the gaps, in the order we would try them (none was tried on test): many more
-supervised pairs per step (gradient accumulation, group size 16 as the paper) and a longer
-contrastive stage; a stronger thinker for exploration (any OpenAI-compatible LLM through
-\`o1e synth explore --thinker\`; the recipe uses the model itself because no larger model is
-available offline); and a larger backbone than two CPU cores can train in an hour.`;
+${replacementSection}`;
 
   const recordQueries = Object.entries(s.records.queries).map(([dataset, count]) => `${dataset}: ${count === undefined ? 'all' : count} of ${records[`${dataset}JudgedTrainQueries`] ?? '?'} judged train queries (${records[dataset] ?? '?'} records)`).join('; ') +
     ` (SciFact's ${records.scifactValidationQueries ?? '?'} validation queries excluded before sampling)`;
@@ -132,7 +148,9 @@ available offline); and a larger backbone than two CPU cores can train in an hou
 
 **This is a toy.** A 5.3 M-parameter decoder (d_model 256, 4 layers, 4 heads, vocabulary 8,000 +
 4 O1 tokens, tied embeddings) pre-trained for ${minutes(results.steps.pretrain?.seconds ?? 0)} on two small BEIR corpora, taught to
-embed on (title, text) pairs from the same corpora, then jointly trained as an O1 Embedder (think, then embed) on ${trainQueries} train queries with synthesised thoughts. It exists to show
+embed on (title, text) pairs from the same corpora with Universal Sentence Encoder Lite as its
+teacher, then jointly trained as an O1 Embedder (think, then embed) on ${trainQueries} train queries with
+thoughts synthesised by itself and chosen by a committee of BM25, USE-Lite and itself (recipe version ${results.version ?? 1}). It exists to show
 the whole method running end to end on one machine and to give the tests a real model; it is not
 a useful retriever, and BM25 beats it alone by a wide margin.${results.smoke ? '\n\n**SMOKE RUN: these numbers come from `--smoke` settings and mean nothing.**' : ''}
 
@@ -190,20 +208,26 @@ ${fitSection}
    last example, then \`Query: \\n{query}\\nResponse: \`. Candidates are generated ${s.explore.concurrency} at a time with one
    sampling seed; the engine seeds each prompt's sample independently of its batch, so the
    result does not depend on batching. ${explored.written ?? '?'} records written, ${explored.dropped ?? '?'} dropped.
-5. **Refinement**: committee of BM25Okapi (k1 1.5, b 0.75, epsilon 0.25) and the pre-trained
-   model without thoughts (mean-pooled hidden states, ${s.vote.maxLength} tokens, cosine x 100; mean pooling because
-   the model had no contrastive training yet), soft voting against the first positive.
-   Winners by candidate position: ${JSON.stringify(voted.winners ?? [])}.
-6. **Contrastive stage**: the four O1 tokens added (prepareO1Model), then \`o1e train\`'s
-   \`contrastive\` mode on ${pairs.pairs ?? '?'} (title, text) pairs made from the two corpora alone (a
-   document's title as the query in the query-only layout, its text as the positive, the other
-   pairs of the batch as negatives; temperature 0.02), ${s.contrastive?.batchSize ?? '?'} pairs per step, ${contrastive.steps ?? '?'} steps
-   (${s.contrastive?.epochs ?? '?'} epoch), AdamW lr ${s.contrastive?.learningRate ?? '?'}; last InfoNCE ${contrastive.lastLoss === undefined ? '?' : Number(contrastive.lastLoss).toFixed(3)}. The same idea as
-   Contriever-style pre-training: the model learns to embed before it learns to think.
+5. **Refinement**: committee of BM25Okapi (k1 1.5, b 0.75, epsilon 0.25), USE-Lite (this repo's
+   engine; cosine x 100) and the pre-trained model without thoughts (mean-pooled hidden states,
+   ${s.vote.maxLength} tokens, cosine x 100; mean pooling because the model had no contrastive training yet),
+   soft voting against the first positive. Winners by candidate position: ${JSON.stringify(voted.winners ?? [])}.
+6. **Contrastive stage, distilled from USE-Lite**: the four O1 tokens added (prepareO1Model), then
+   \`o1e train\`'s \`contrastive\` mode on ${pairs.pairs ?? '?'} (title, text) records made from the two corpora
+   alone: a document's title as the query (query-only layout), its text as the positive, and as
+   hard negatives the ${s.teacher?.neighbours ?? '?'} texts USE-Lite finds nearest to that text; every passage carries
+   USE-Lite's cosine with the title / ${s.teacher?.temperature ?? '?'} as a teacher score, so the loss is InfoNCE
+   (temperature 0.02, in-batch + hard negatives) plus FlagEmbedding's KL term towards the
+   teacher's distribution over the group. ${s.contrastive?.batchSize ?? '?'} titles x ${s.contrastive?.groupSize ?? '?'} passages per step (passages cut to
+   ${s.contrastive?.passageMaxLength ?? '?'} tokens), ${contrastive.steps ?? '?'} steps, AdamW lr ${s.contrastive?.learningRate ?? '?'}; last loss ${contrastive.lastLoss === undefined ? '?' : Number(contrastive.lastLoss).toFixed(3)}${contrastive.distillationLoss === undefined ? '' : ` (KL ${Number(contrastive.distillationLoss).toFixed(3)})`}.
+   USE-Lite embedded the corpora in ${pairs.teacherSeconds ?? '?'} s.
 7. **Joint training**: from the contrastive stage's model, 0.8 InfoNCE (temperature
    0.02, in-batch + hard negatives) + 0.2 thought next-token loss, thought dropout 0.1, full
-   fine-tuning, ${s.joint.batchSize} queries x (1 + ${s.joint.groupSize - 1}) passages per step, ${s.joint.epochs} epochs (${joint.steps ?? '?'} steps), AdamW lr
-   ${s.joint.learningRate}, 10 % warm-up then linear decay; saved in f16.
+   fine-tuning, ${s.joint.batchSize} queries x (1 + ${s.joint.groupSize - 1}) passages per step, ${s.joint.epochs} epoch${s.joint.epochs === 1 ? '' : 's'} (${joint.steps ?? '?'} steps), AdamW lr
+   ${s.joint.learningRate}, 10 % warm-up then linear decay; saved in f16.${s.joint.droppedThoughtEos === false ? ` A dropped thought trains the
+   query-only embedding but not its EOS (\`droppedThoughtEos: false\`, a departure from the method):
+   with the EOS supervised, 10 % of the mass after \`<thought>\` sits on one token, which at
+   temperature 0.1 outranks every real first token, and version 1 of this model thought nothing.` : ''}
 8. **Evaluation**: \`o1e eval\` on SciFact test (300 queries) and NFCorpus test (323 queries),
    anserini-beir preset, 1,000 hits; the fused system with the validation-chosen weight
    (\`--fusion-weights 1,w\`). The o1-small runs share a document-vector cache

@@ -8,15 +8,20 @@
  *   3. records    train queries + train-qrels positives + BM25 hard negatives (a seeded sample)
  *   4. explore    3 candidate thoughts per record, the pre-trained model as the expert with the
  *                 official few-shot prompt (engine backend, in-process)
- *   5. vote       committee: BM25Okapi + the pre-trained model (mean pooling, no thoughts)
- *   6. contrastive  a self-supervised contrastive stage on the corpora (title -> text pairs,
- *                 in-batch negatives, the query-only layout), then
+ *   5. vote       committee: BM25Okapi + USE-Lite + the pre-trained model (mean pooling, no thoughts)
+ *   6. pairs      USE-Lite (the teacher) embeds every title and text of both corpora: records
+ *                 title -> text with the teacher's nearest other text as a hard negative and the
+ *                 teacher's cosines as scores;
+ *      contrastive  InfoNCE + KL to the teacher over each group (the query-only layout), then
  *      joint      O1 joint training (0.8 InfoNCE + 0.2 thought CE), full fine-tuning
- *   7. export     models/o1-small (f16 safetensors, config.json, tokenizer.json)
- *   8. eval       SciFact and NFCorpus test: bm25, dense, o1 (3 thoughts), fused (bm25 + o1),
- *                 each through `evaluateRetriever`, the call behind `o1e eval --json`, so the
- *                 numbers (and the JSON files) are the CLI's
- *   9. card       results.json and README.md in models/o1-small
+ *   7. export     the model into the work dir (f16 safetensors, config.json, tokenizer.json)
+ *   8. eval       validation (fusion weight, no-thinking and thinking scores), then SciFact and
+ *                 NFCorpus test: bm25, dense, o1 (3 thoughts), fused (bm25 + o1), each through
+ *                 `evaluateRetriever`, the call behind `o1e eval --json`, so the numbers (and the
+ *                 JSON files) are the CLI's
+ *   9. card       results.json and README.md beside the model
+ *  10. replace    models/o1-small is replaced (model, results.json, card) only if this model's
+ *                 mean o1 nDCG@10 on the validation queries beats the committed one's
  * Every step writes under the work dir (default .cache/recipe-small, git-ignored) and is skipped
  * when its output exists, so a killed run resumes where it stopped. Test queries and test qrels
  * are only read by step 8. `--smoke` shrinks every step to seconds (work dir
@@ -32,6 +37,9 @@ import { DecoderModel } from '../src/inference/model.js';
 import { prepareO1Model } from '../src/o1/model.js';
 import { Bm25Retriever } from '../src/retrieval/bm25/index.js';
 import { Bm25Member, EmbedderMember } from '../src/synth/committee.js';
+import { UseLiteEmbedder } from '../src/backends/use-lite/embedder.js';
+import type { Document } from '../src/data/types.js';
+import { TopK, dot } from '../src/util/vectors.js';
 import { explore } from '../src/synth/explore.js';
 import { voteRecords } from '../src/synth/vote.js';
 import { loadTokenizer, trainByteLevelBpe } from '../src/tokenizer/index.js';
@@ -54,10 +62,11 @@ const SEED = 0;
 /** Every size and count of the recipe, full and smoke. */
 function settingsFor(smoke: boolean) {
   return {
+    version: 2,
     vocabSize: smoke ? 600 : 8000,
     tokenizerDocuments: smoke ? 300 : undefined,
     model: { hiddenSize: 256, numHiddenLayers: 4, numAttentionHeads: 4 },
-    pretrain: { sequenceLength: smoke ? 64 : 512, batchSize: smoke ? 4 : 4, maxSteps: smoke ? 3 : 1400, learningRate: 1e-3, checkpointEvery: smoke ? 0 : 200 },
+    pretrain: { sequenceLength: smoke ? 64 : 512, batchSize: smoke ? 4 : 4, maxSteps: smoke ? 3 : 1300, learningRate: 1e-3, checkpointEvery: smoke ? 0 : 200 },
     records: {
       // Train queries sampled per dataset (seeded); records keep up to 8 positives and 15 negatives.
       queries: { scifact: smoke ? 6 : undefined, nfcorpus: smoke ? 6 : 700 } as Record<string, number | undefined>,
@@ -68,14 +77,21 @@ function settingsFor(smoke: boolean) {
       // split, so a seeded sample of its train queries is held out; NFCorpus has a dev split.
       validation: { scifact: { split: 'train', queries: smoke ? 4 : 100 }, nfcorpus: { split: 'dev', queries: smoke ? 4 : 100 } } as Record<string, { split: string; queries: number }>,
     },
-    explore: { candidates: 3, maxTokens: smoke ? 8 : 64, temperature: 0.7, topP: 0.9, contextTokens: smoke ? 48 : 256, concurrency: smoke ? 4 : 12 },
+    // USE-Lite (this repo's engine, first 128 pieces) as the teacher: it embeds every document's
+    // title and text; each text's nearest other texts are the contrastive stage's negatives and
+    // the teacher's cosines (x 1/temperature, the student's InfoNCE temperature) its KL targets.
+    teacher: { neighbours: 1, temperature: 0.02 },
+    explore: { candidates: 3, maxTokens: smoke ? 8 : 48, temperature: 0.7, topP: 0.9, contextTokens: smoke ? 48 : 256, concurrency: smoke ? 4 : 12 },
     vote: { maxLength: smoke ? 64 : 256 },
-    // Self-supervised contrastive stage on the corpora (title -> text pairs, in-batch negatives).
-    contrastive: { batchSize: 16, epochs: 1, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, passageMaxLength: 192, checkpointEvery: smoke ? 0 : 100 },
-    joint: { groupSize: 5, batchSize: 4, epochs: smoke ? 1 : 2, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, checkpointEvery: smoke ? 0 : 100 },
+    // Contrastive stage on the corpora: title -> text, 1 positive + the teacher's neighbours per
+    // group, in-batch negatives, KL to the teacher's scores over the group.
+    contrastive: { batchSize: 16, groupSize: 2, epochs: 1, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, passageMaxLength: 192, checkpointEvery: smoke ? 0 : 100 },
+    // droppedThoughtEos true (the method): a first attempt with false (group 8, 1 epoch) made the
+    // model write thoughts, and they lowered every validation score (see the model card).
+    joint: { groupSize: 5, batchSize: 4, epochs: 2, maxSteps: smoke ? 3 : null as number | null, learningRate: 3e-4, droppedThoughtEos: true, checkpointEvery: smoke ? 0 : 100 },
     eval: { thoughts: 3, maxNewTokens: smoke ? 8 : 128, seed: 0 },
     // Weights of the o1 ranking (bm25's is 1) tried on the validation queries; the best is used on test.
-    fusionWeights: [0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5],
+    fusionWeights: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5],
   };
 }
 
@@ -116,7 +132,10 @@ async function main(): Promise<void> {
   const smoke = values.smoke || process.env.O1E_RECIPE_SMOKE === '1';
   const settings: Settings = settingsFor(smoke);
   const work = resolve(values.work ?? join(ROOT, '.cache', smoke ? 'recipe-small-smoke' : 'recipe-small'));
-  const out = resolve(values.out ?? (smoke ? join(work, 'o1-small') : join(ROOT, 'models', 'o1-small')));
+  // The model is built and evaluated in the work dir; it replaces the committed models/o1-small
+  // only if it beats it on the validation queries (step 10). --out writes straight there instead.
+  const committed = join(ROOT, 'models', 'o1-small');
+  const out = resolve(values.out ?? join(work, 'o1-small'));
   await mkdir(work, { recursive: true });
   const started = performance.now();
   log(`[recipe] o1-small ${smoke ? '(SMOKE) ' : ''}work dir ${work}, model ${out}`);
@@ -216,7 +235,11 @@ async function main(): Promise<void> {
   await steps.run('vote', join(work, 'vote', 'DONE'), async () => {
     await mkdir(join(work, 'vote'), { recursive: true });
     const decoder = await DecoderModel.load(pretrainedModel);
-    const members = [new Bm25Member('bm25'), new EmbedderMember('pretrained-mean', new MeanPoolingEmbedder('pretrained-mean', decoder, settings.vote.maxLength))];
+    const members = [
+      new Bm25Member('bm25'),
+      new EmbedderMember('use-lite', await UseLiteEmbedder.create({ backend: 'use-lite' })),
+      new EmbedderMember('pretrained-mean', new MeanPoolingEmbedder('pretrained-mean', decoder, settings.vote.maxLength)),
+    ];
     try {
       const summary = await voteRecords({ records: exploreFile, out: voteFile, members, voting: 'soft', batchSize: 64 });
       return { records: summary.records, members: summary.members, winners: summary.winners };
@@ -232,18 +255,42 @@ async function main(): Promise<void> {
   const pairsFile = join(work, 'pairs', 'pairs.jsonl');
   await steps.run('pairs', join(work, 'pairs', 'DONE'), async () => {
     await mkdir(join(work, 'pairs'), { recursive: true });
+    const t = settings.teacher;
+    const teacher = await UseLiteEmbedder.create({ backend: 'use-lite' });
     const lines: string[] = [];
-    for (const dataset of DATASETS) {
-      let count = 0;
-      for await (const document of readCorpus(join(SHARED, dataset, 'corpus.jsonl'))) {
-        if (smoke && count >= 64) break;
-        if (document.title.trim() === '' || document.text.trim() === '') continue;
-        lines.push(JSON.stringify({ query: document.title, pos: [document.text], type: `${dataset}-title-text`, doc_id: document.id }));
-        count++;
+    const counts: Record<string, number> = {};
+    const started = performance.now();
+    try {
+      for (const dataset of DATASETS) {
+        const documents: Document[] = [];
+        for await (const document of readCorpus(join(SHARED, dataset, 'corpus.jsonl'))) {
+          if (smoke && documents.length >= 64) break;
+          if (document.title.trim() === '' || document.text.trim() === '') continue;
+          documents.push(document);
+        }
+        log(`[recipe]   teacher: USE-Lite embeds ${documents.length} ${dataset} titles and texts`);
+        const titles = (await teacher.embedQueries(documents.map((document) => document.title))).vectors;
+        const texts = (await teacher.embedDocuments(documents.map((document) => ({ text: document.text })))).vectors;
+        documents.forEach((document, index) => {
+          // The teacher's nearest other texts (duplicated texts skipped: they are not negatives).
+          const nearest = new TopK<number>(t.neighbours);
+          for (let other = 0; other < documents.length; other++) {
+            if (other !== index && documents[other].text !== document.text) nearest.push(other, dot(texts[index], texts[other]));
+          }
+          const negatives = nearest.sorted().map(({ key }) => key);
+          const score = (other: number) => round6(dot(titles[index], texts[other]) / t.temperature);
+          lines.push(JSON.stringify({
+            query: document.title, pos: [document.text], neg: negatives.map((other) => documents[other].text),
+            pos_scores: [score(index)], neg_scores: negatives.map(score), type: `${dataset}-title-text`, doc_id: document.id,
+          }));
+        });
+        counts[dataset] = documents.length;
       }
+    } finally {
+      await teacher.close();
     }
     await writeLinesAtomic(pairsFile, lines);
-    return { pairs: lines.length };
+    return { pairs: lines.length, ...counts, teacherSeconds: Math.round((performance.now() - started) / 100) / 10 };
   });
   const contrastiveDir = join(work, 'contrastive');
   await steps.run('contrastive', join(contrastiveDir, 'DONE'), async () => {
@@ -256,7 +303,7 @@ async function main(): Promise<void> {
       mode: 'contrastive',
       model: { path: initDir },
       data: { records: [pairsFile] },
-      joint: { groupSize: 1, passageMaxLength: c.passageMaxLength },
+      joint: { groupSize: c.groupSize, passageMaxLength: c.passageMaxLength },
       batchSize: c.batchSize,
       epochs: c.epochs,
       maxSteps: c.maxSteps,
@@ -265,7 +312,7 @@ async function main(): Promise<void> {
       logEvery: 25,
       saveDtype: 'f32',
     });
-    return { steps: summary.steps, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss };
+    return { steps: summary.steps, tokensPerSecond: Math.round(summary.tokensPerSecond), lastLoss: summary.last?.loss, distillationLoss: summary.last?.distillationLoss };
   });
 
   // 6b. Joint training (O1 loss), full fine-tuning, from the contrastive stage's model.
@@ -276,7 +323,7 @@ async function main(): Promise<void> {
       mode: 'joint',
       model: { path: join(contrastiveDir, 'model') },
       data: { records: [voteFile], corpus: DATASETS.map((dataset) => join(SHARED, dataset, 'corpus.jsonl')) },
-      joint: { groupSize: j.groupSize },
+      joint: { groupSize: j.groupSize, droppedThoughtEos: j.droppedThoughtEos },
       batchSize: j.batchSize,
       epochs: j.epochs,
       maxSteps: j.maxSteps,
@@ -325,6 +372,7 @@ async function main(): Promise<void> {
       const runs = { bm25: join(evalDir, `${dataset}-validation-bm25.run`), o1: join(evalDir, `${dataset}-validation-o1.run`) };
       const bm25 = await evaluation({ retriever: 'bm25' }, data, 'validation', runs.bm25);
       const o1 = await evaluation(o1Config(dataset), data, 'validation', runs.o1);
+      const dense = await evaluation(denseConfig(join(evalDir, `${dataset}.documents.jsonl`)), data, 'validation');
       const { readBeirQrels } = await import('../src/data/beir.js');
       const qrels = await readBeirQrels(join(data, 'qrels', 'validation.tsv'));
       const rankings = [await readRun(runs.bm25), await readRun(runs.o1)];
@@ -336,7 +384,7 @@ async function main(): Promise<void> {
         weights.push({ weight, ndcg_cut_10: ndcg });
         if (ndcg > best.ndcg) best = { weight, ndcg };
       }
-      const report = { queries: bm25.queries, bm25: bm25.metrics.ndcg_cut_10, o1: o1.metrics.ndcg_cut_10, fusedByWeight: weights, chosenWeight: best.weight };
+      const report = { queries: bm25.queries, bm25: bm25.metrics.ndcg_cut_10, dense: dense.metrics.ndcg_cut_10, o1: o1.metrics.ndcg_cut_10, fusedByWeight: weights, chosenWeight: best.weight };
       await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
       return report;
     });
@@ -419,8 +467,23 @@ async function main(): Promise<void> {
       fusedMinusBm25: round6(row.fused.ndcg_cut_10 - row.bm25.ndcg_cut_10),
     };
   });
+  // 10. Replace the committed model only if this one is better on validation: the mean over both
+  // datasets of o1 (thinking) nDCG@10 on the validation queries, which training never saw.
+  const previousFile = join(committed, 'results.json');
+  const previous = !smoke && values.out === undefined && existsSync(previousFile) ? JSON.parse(await readFile(previousFile, 'utf8')) : undefined;
+  const validationMean = (table: Record<string, { o1: number }> | undefined) => (table === undefined ? -Infinity : DATASETS.reduce((sum, dataset) => sum + (table[dataset]?.o1 ?? -Infinity), 0) / DATASETS.length);
+  const candidateMean = validationMean(validationTable as Record<string, { o1: number }>);
+  const previousMean = validationMean(previous?.validation);
+  const replacement = {
+    criterion: 'mean over scifact and nfcorpus of o1 (thinking) nDCG@10 on the validation queries',
+    candidate: round6(candidateMean),
+    previous: previous === undefined ? null : { version: previous.settings?.version ?? 1, mean: round6(previousMean), validation: previous.validation, metrics: previous.metrics },
+    replaced: !smoke && values.out === undefined && candidateMean > previousMean,
+  };
   const results = {
     model: 'o1-small',
+    version: settings.version,
+    replacement,
     smoke,
     evaluation: smoke ? 'SMOKE: a slice of the train split' : 'test split, anserini-beir preset (o1e eval defaults), 1000 hits',
     metrics: table,
@@ -437,7 +500,15 @@ async function main(): Promise<void> {
   await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   const { modelCard } = await import('./card.js');
   await writeFileAtomic(join(out, 'README.md'), modelCard(results));
-  const summary = { ok: true, smoke, work, model: out, seconds: Math.round((performance.now() - started) / 1000), metrics: table, goals };
+  if (replacement.replaced) {
+    await writeFolderAtomic(committed, async (folder) => {
+      for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'results.json', 'README.md']) await copyFile(join(out, file), join(folder, file));
+    });
+    log(`[recipe] replaced ${committed}: validation ${replacement.candidate} > ${replacement.previous?.mean ?? 'none'}`);
+  } else if (!smoke && values.out === undefined) {
+    log(`[recipe] kept ${committed}: validation ${replacement.candidate} <= ${replacement.previous?.mean}; this model stays in ${out}`);
+  }
+  const summary = { ok: true, smoke, work, model: replacement.replaced ? committed : out, replacement: { candidate: replacement.candidate, previous: replacement.previous?.mean ?? null, replaced: replacement.replaced }, seconds: Math.round((performance.now() - started) / 1000), metrics: table, goals };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 }
 

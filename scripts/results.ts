@@ -5,6 +5,8 @@
  *
  *   npm run results            # evaluate (document vectors cached in .cache/results/) and render
  *   npm run results -- --render   # render docs/results.md from docs/results.json again
+ *   npm run results -- --systems=o1-small   # re-evaluate the rows whose name holds the text,
+ *                                           # keep every other row from docs/results.json
  *
  * The Gemini thoughts of ../shared/thoughts cover test queries only: they are used here to
  * measure thinking with a strong external thinker, never to train or to choose a weight. Fusion
@@ -108,19 +110,27 @@ if (renderOnly) {
   await mkdir(CACHE, { recursive: true });
   results = { generatedBy: 'npm run results', datasets: {} };
   const only = process.argv.find((argument) => argument.startsWith('--dataset='))?.slice('--dataset='.length);
+  const systemsFilter = process.argv.find((argument) => argument.startsWith('--systems='))?.slice('--systems='.length);
+  const kept = systemsFilter === undefined || !existsSync(JSON_PATH) ? undefined : (JSON.parse(await readFile(JSON_PATH, 'utf8')) as ResultsFile);
   for (const dataset of ['scifact', 'nfcorpus']) {
     if (only !== undefined && only !== dataset) continue;
     const directory = join(SHARED, 'datasets', dataset);
     if (!existsSync(directory)) throw new Error(`${directory} is missing`);
     results.datasets[dataset] = [];
     for (const row of await systems(dataset)) {
+      const previous = systemsFilter !== undefined && !row.name.includes(systemsFilter) ? kept?.datasets[dataset]?.find((entry) => entry.system === row.name) : undefined;
+      if (previous !== undefined) {
+        results.datasets[dataset].push(previous);
+        continue;
+      }
       process.stderr.write(`${dataset}: ${row.name}\n`);
       const report = await evaluateRetriever(row.config, directory, { quiet: true });
       process.stderr.write(`  nDCG@10 ${report.metrics.ndcg_cut_10.toFixed(4)} in ${(report.timings.totalMs / 1000).toFixed(1)} s\n`);
       results.datasets[dataset].push({ system: row.name, thinking: row.thinking, report });
-      if (only === undefined) await writeFileAtomic(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);
+      if (only === undefined && systemsFilter === undefined) await writeFileAtomic(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);
     }
   }
+  if (systemsFilter !== undefined && only === undefined) await writeFileAtomic(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);
   if (only !== undefined) {
     const previous = existsSync(JSON_PATH) ? (JSON.parse(await readFile(JSON_PATH, 'utf8')) as ResultsFile) : { generatedBy: results.generatedBy, datasets: {} };
     results = { ...previous, datasets: { ...previous.datasets, ...results.datasets } };

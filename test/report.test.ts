@@ -25,7 +25,8 @@ import {
 import { createRetriever } from '../src/retrieval/registry.js';
 import { searchAll } from '../src/retrieval/retriever.js';
 import { SeededRandom } from '../src/util/random.js';
-import { sharedPath, sharedTestOptions } from './helpers/shared.js';
+import { sharedPath } from './helpers/shared.js';
+import { browserTestOptions, launchChromium } from './helpers/browser.js';
 
 const isO1Error = (code: string) => (error: unknown): boolean => error instanceof O1Error && error.code === code;
 
@@ -299,16 +300,6 @@ test('o1e report: reads runs, thoughts and a BEIR folder, writes the page atomic
   }
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** Skips without Debian's chromium or ../shared, except under CI=true, where the test runs and fails. */
-function browserTestOptions(): { skip?: string } {
-  if (process.env.CI === 'true') return {};
-  if (!existsSync(CHROMIUM)) return { skip: `${CHROMIUM} is missing (apt-get install chromium)` };
-  return sharedTestOptions('datasets', 'scifact');
-}
-
 test('report page in headless Chromium: no errors, no requests, every chart drawn with its data, queries open with thoughts and hits', browserTestOptions(), async (t) => {
   // A slice of SciFact test: 30 queries; BM25 on the query (the baseline) and on the query plus
   // a Gemini thought from ../shared/thoughts, over the judged documents and 1,500 others.
@@ -327,8 +318,7 @@ test('report page in headless Chromium: no errors, no requests, every chart draw
   const report = buildReportData(input);
 
   const directory = await mkdtemp(join(tmpdir(), 'o1e-report-browser-'));
-  const { chromium } = await import('playwright-core');
-  let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+  let context: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
     const path = join(directory, 'report.html');
     await writeReport(path, input);
@@ -337,9 +327,7 @@ test('report page in headless Chromium: no errors, no requests, every chart draw
     await writeReport(hostilePath, hostileInput().input);
     const hostileUrl = pathToFileURL(hostilePath).href;
     const pages = new Set([url, hostileUrl]);
-    context = await chromium.launchPersistentContext(join(directory, 'profile'), {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 900 },
-    });
+    context = await launchChromium(directory);
     const problems: string[] = [];
     const requests: string[] = [];
     await context.route('**/*', async (route) => {

@@ -1,14 +1,12 @@
 /** `o1e serve --index`: /v1/search over a prebuilt index, as a real process stopped by SIGTERM. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildIndex } from '../src/indexes/index.js';
 import { demoCollection } from '../src/cli/demo-collection.js';
-import { O1E } from './helpers/cli.js';
+import { startServeProcess } from './helpers/cli.js';
 import { sharedTestOptions } from './helpers/shared.js';
 
 test('o1e serve --index INDEX answers /v1/search from the stored index, with a thinker file', sharedTestOptions('datasets', 'scifact'), async () => {
@@ -17,15 +15,9 @@ test('o1e serve --index INDEX answers /v1/search from the stored index, with a t
   const thoughts = join(directory, 'thoughts.jsonl');
   await writeFile(thoughts, `${JSON.stringify({ query: 'what do nanoparticles do to stem cells', thoughts: ['nanotechnology tracks and manipulates stem cells'] })}\n`);
   await buildIndex({ out: index, data: await demoCollection(), retriever: { retriever: 'bm25', thinker: { backend: 'file', path: thoughts } }, quiet: true });
-  const child = spawn(process.execPath, [...O1E, 'serve', '--index', index, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const served = await startServeProcess(['--index', index, '--port', '0', '--quiet']);
   try {
-    let output = '';
-    child.stdout.setEncoding('utf8');
-    while (!/listening on (\S+)/.test(output)) {
-      const [chunk] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error('o1e serve exited early'); })])) as [string];
-      output += chunk;
-    }
-    const url = /listening on (\S+)/.exec(output)?.[1] as string;
+    const url = served.url;
     const answer = await fetch(`${url.replace(/\/v1$/, '')}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'what do nanoparticles do to stem cells', hits: 3 }) });
     assert.equal(answer.status, 200, await answer.clone().text());
     const body = (await answer.json()) as { hits: { id: string; title: string; snippet: string; score: number; thoughts?: string[] }[] };
@@ -35,8 +27,7 @@ test('o1e serve --index INDEX answers /v1/search from the stored index, with a t
     assert.deepEqual(body.hits[0].thoughts, ['nanotechnology tracks and manipulates stem cells']);
     assert.ok(body.hits[0].snippet.length > 0);
   } finally {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await once(child, 'exit');
+    await served.stop();
     await rm(directory, { recursive: true, force: true });
   }
 });

@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import type { DocumentInput, EmbedOptions, Embedder } from '../src/backends/embedder.js';
 import type { Thinker } from '../src/backends/thinker.js';
 import { createEmbedder, createThinker } from '../src/backends/registry.js';
+import { createRetriever } from '../src/retrieval/registry.js';
 import { writeCorpus } from '../src/data/beir.js';
 import { aggregateThoughtVectors } from '../src/retrieval/dense/dense-retriever.js';
 import { parseByteSize } from '../src/cli/commands/serve.js';
@@ -376,6 +377,45 @@ describe('the Fastify server on o1-small: OpenAI and LangChain clients, thinking
       await fileServer.close();
       await fileServer.search?.close?.();
       await fileThinker.close();
+    }
+  });
+
+  test('/v1/search "retriever" picks a fused source\'s member; unknown names are a 400; --ui serves the page without a key', async () => {
+    const source = await buildSearchSource({ retriever: { retriever: 'fused', retrievers: [{ retriever: 'bm25' }, { retriever: 'bm25', k1: 0.2, b: 0 }] }, corpus: TINY_DOCUMENTS, quiet: true });
+    const pageServer = await startServer({ search: source, ui: true, apiKey: 'k' });
+    const auth = { authorization: 'Bearer k' };
+    try {
+      const health = await (await fetch(`${pageServer.url.replace(/\/v1$/, '')}/health`)).json() as { search: { retrievers: string[] } };
+      assert.deepEqual(health.search.retrievers, ['fused', 'bm25', 'bm25-2']);
+      const search = async (body: Record<string, unknown>) => (await post(`${pageServer.url}/search`, { query: 'the stock market', hits: 3, ...body }, auth)).json() as Promise<{ retriever: string; hits: { id: string; score: number }[] }>;
+      const fused = await search({});
+      assert.equal(fused.retriever, 'fused');
+      const member = await search({ retriever: 'bm25-2' });
+      assert.equal(member.retriever, 'bm25-2');
+      // The member alone ranks with its own scores (BM25 with k1 0.2, b 0), not fused RRF scores.
+      const alone = createRetriever({ retriever: 'bm25', k1: 0.2, b: 0 });
+      await alone.index(TINY_DOCUMENTS, { quiet: true });
+      assert.deepEqual(member.hits.map((hit) => [hit.id, hit.score]), (await alone.search('the stock market', { hits: 3 })).map((hit) => [hit.id, hit.score]));
+      assert.ok(fused.hits[0].score < 0.1, 'RRF scores');
+      const unknown = await expectError(await post(`${pageServer.url}/search`, { query: 'x', retriever: 'o1' }, auth), 400, 'retriever');
+      assert.match(unknown.message, /'fused', 'bm25', 'bm25-2'/);
+      // The page needs no key (its searches do); everything else still does.
+      const page = await fetch(`${pageServer.url.replace(/\/v1$/, '')}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(await page.text(), /What the model thought/);
+      assert.equal((await post(`${pageServer.url}/search`, { query: 'x' })).status, 401);
+    } finally {
+      await pageServer.close();
+      await source.close?.();
+    }
+    // Without ui the page is not served.
+    const plain = await startServer({ search: await buildSearchSource({ corpus: TINY_DOCUMENTS, quiet: true }) });
+    try {
+      assert.equal((await fetch(`${plain.url.replace(/\/v1$/, '')}/`)).status, 404);
+    } finally {
+      await plain.close();
+      await plain.search?.close?.();
     }
   });
 

@@ -92,6 +92,13 @@ test('joint batches: only the thought tokens and EOS are supervised; every row e
   const droppedLength = dropped.length!;
   const droppedLabels = Array.from(dropped.labels!.subarray(0, droppedLength), Number).filter((label) => label !== IGNORE_INDEX);
   assert.deepEqual(droppedLabels, [ids.eos]);
+  // droppedThoughtEos false: the same query-only sequence, no generation label at all.
+  const unlabelled = new JointBatcher(tokenizer, records, [], { batchSize: 1, groupSize: 3, thoughtDropout: 1, droppedThoughtEos: false, lengthBuckets: BUCKETS }).batch(0).batch;
+  assert.deepEqual(Array.from(unlabelled.inputIds.subarray(0, unlabelled.length!)), Array.from(dropped.inputIds.subarray(0, droppedLength)));
+  assert.ok(Array.from(unlabelled.labels!, Number).every((label) => label === IGNORE_INDEX));
+  // A kept thought is still supervised with the option off.
+  const kept = new JointBatcher(tokenizer, records, [], { batchSize: 1, groupSize: 3, thoughtDropout: 0, droppedThoughtEos: false, lengthBuckets: BUCKETS }).batch(0).batch;
+  assert.ok(Array.from(kept.labels!.subarray(0, kept.length!), Number).filter((label) => label !== IGNORE_INDEX).length > 1);
 });
 
 test('joint groups: positive first, negatives from neg, padded from the pool without the positives; deterministic', () => {

@@ -20,6 +20,7 @@ import { BUILD_DIRECTORY, DOCUMENTS_FILE, INTENT_FILE, MANIFEST_FILE, readCurren
 import { readManifest, type IndexManifest } from './manifest.js';
 import type { IndexOperationReport } from './operation.js';
 import { refuseIndexing, openStoredRetriever } from './stored-retrievers.js';
+import { FusedRetriever, fusedMemberNames } from '../retrieval/fusion/fused-retriever.js';
 import { addToIndex, deleteFromIndex } from './update.js';
 
 /** Options of {@link openIndex}. */
@@ -105,10 +106,11 @@ async function loadVersion(path: string, version: number, options: OpenIndexOpti
  * `index()` refuses (the documents are the index's); `dispose()` closes the index.
  */
 class IndexRetriever implements Retriever {
-  constructor(private readonly owner: PersistentIndex) {}
+  /** @param member the name of one member of a fused index to search alone (see {@link PersistentIndex.retrieverNames}) */
+  constructor(private readonly owner: PersistentIndex, private readonly member?: string) {}
 
   get name(): string {
-    return this.owner.loaded().root.name;
+    return this.member ?? this.owner.loaded().root.name;
   }
 
   async index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
@@ -120,11 +122,14 @@ class IndexRetriever implements Retriever {
   }
 
   searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
-    return this.owner.searchHits(queries, options, undefined);
+    return this.owner.searchHits(queries, options, undefined, this.member);
   }
 
   config(): RetrieverConfig {
-    return this.owner.searchConfig();
+    const config = this.owner.searchConfig();
+    if (this.member === undefined) return config;
+    const position = memberNames(this.owner.loaded().root).indexOf(this.member);
+    return (config.retrievers as RetrieverConfig[])[position];
   }
 
   statistics(): RetrieverStatistics {
@@ -134,6 +139,11 @@ class IndexRetriever implements Retriever {
   dispose(): Promise<void> {
     return this.owner.close();
   }
+}
+
+/** The names a fused root's members are searched by (none for any other root). */
+function memberNames(root: Retriever): string[] {
+  return root instanceof FusedRetriever ? fusedMemberNames(root) : [];
 }
 
 /**
@@ -153,6 +163,7 @@ export class PersistentIndex {
   private readonly writes = new Semaphore(1);
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly retrieverView: IndexRetriever;
+  private readonly memberViews = new Map<string, IndexRetriever>();
 
   private constructor(readonly path: string, private readonly options: OpenIndexOptions, version: LoadedVersion) {
     this.version = version;
@@ -182,8 +193,28 @@ export class PersistentIndex {
   }
 
   /** A Retriever over this index (for evaluateRetriever with `{ indexed: true }`, servers, fusion). */
-  retriever(): Retriever {
-    return this.retrieverView;
+  retriever(member?: string): Retriever {
+    if (member === undefined || member === this.loaded().root.name) return this.retrieverView;
+    const names = this.retrieverNames();
+    if (!names.includes(member)) throw new O1Error('BAD_ARGUMENT', `the index has no retriever '${member}': it has ${names.map((name) => `'${name}'`).join(', ')}`, { file: this.path, field: 'retriever' });
+    let view = this.memberViews.get(member);
+    if (view === undefined) {
+      view = new IndexRetriever(this, member);
+      this.memberViews.set(member, view);
+    }
+    return view;
+  }
+
+  /**
+   * What {@link retriever} can search: the stored retriever's name first, then, for a fused
+   * index, each member's (searched alone, thinking as the fusion does).
+   *
+   * @example
+   * index.retrieverNames() // ['fused', 'bm25', 'o1']
+   */
+  retrieverNames(): string[] {
+    const root = this.loaded().root;
+    return [root.name, ...memberNames(root)];
   }
 
   /**
@@ -220,8 +251,8 @@ export class PersistentIndex {
   }
 
   /** Hits by query id, thinking with `thinker`, else the open-time override, else as configured. */
-  searchHits(queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
-    return this.track((version) => this.searchVersion(version, queries, options, thinker));
+  searchHits(queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined, member?: string): Promise<Map<string, Hit[]>> {
+    return this.track((version) => this.searchVersion(version, queries, options, thinker, member));
   }
 
   /** Runs `task` on the current version; reload() waits for such tasks before releasing the version they use. */
@@ -235,11 +266,14 @@ export class PersistentIndex {
     }
   }
 
-  private async searchVersion({ root }: LoadedVersion, queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined): Promise<Map<string, Hit[]>> {
+  private async searchVersion({ root }: LoadedVersion, queries: readonly Query[], options: SearchOptions, thinker: ThinkerConfig | undefined, member?: string): Promise<Map<string, Hit[]>> {
+    const position = member === undefined ? -1 : memberNames(root).indexOf(member);
+    if (member !== undefined && position < 0) throw new O1Error('BAD_ARGUMENT', `this version of the index has no retriever '${member}'`, { file: this.path, field: 'retriever' });
+    const run = (searchOptions: SearchOptions) => (position < 0 ? root.searchMany(queries, searchOptions) : (root as FusedRetriever).searchMember(position, queries, searchOptions));
     const thinking = thinker === undefined ? this.override : this.thinkerFor(thinker);
-    if (thinking === undefined || options.thoughts !== undefined) return root.searchMany(queries, options);
+    if (thinking === undefined || options.thoughts !== undefined) return run(options);
     const thoughts = await thinking.thoughtsFor(queries, options, 'think');
-    return root.searchMany(queries, { ...options, thoughts: new Map(queries.map((query, index) => [query.id, thoughts[index] ?? []])) });
+    return run({ ...options, thoughts: new Map(queries.map((query, index) => [query.id, thoughts[index] ?? []])) });
   }
 
   private thinkerFor(config: ThinkerConfig): RetrieverThinking {

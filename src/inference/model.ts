@@ -278,10 +278,14 @@ export class DecoderModel {
    * @example
    * const [[sample]] = await model.generateTokens([[1]], { greedy: true, maxNewTokens: 100 });
    */
-  async generateTokens(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): Promise<GeneratedSample[][]> {
-    if (prompts.length === 0) return [];
+  async generateTokens(requested: readonly (readonly number[])[], options: GenerateOptions = {}): Promise<GeneratedSample[][]> {
+    if (requested.length === 0) return [];
     checkSamplingOptions(options);
-    this.checkTokens(prompts);
+    this.checkTokens(requested);
+    // One-token dummy prompts pad the batch to a power of two (their rows finished from the
+    // start): a server's ever-changing batch sizes then reuse a few sessions instead of
+    // compiling, and keeping, one per size.
+    const prompts = padRows(requested, bucketRows(requested.length), [this.tokenizer.padTokenId]);
     const maxNewTokens = options.maxNewTokens ?? 128;
     const samples = options.samples ?? 1;
     if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) throw new O1Error('BAD_ARGUMENT', `maxNewTokens must be a non-negative integer, got ${maxNewTokens}`, { field: 'maxNewTokens' });
@@ -293,12 +297,12 @@ export class DecoderModel {
     const rows = prompts.length * samples;
     const promptOf = (row: number) => Math.floor(row / samples);
     const results: GeneratedSample[] = Array.from({ length: rows }, () => ({ tokens: [], finishReason: 'length' as FinishReason }));
-    const grouped = () => prompts.map((_, prompt) => results.slice(prompt * samples, (prompt + 1) * samples));
+    const grouped = () => requested.map((_, prompt) => results.slice(prompt * samples, (prompt + 1) * samples));
     if (maxNewTokens === 0) return grouped();
     const randoms = Array.from({ length: rows }, (_, row) => new SeededRandom(mixSeed(seed, row % samples)));
     const vocab = this.config.vocabSize;
-    const finished = new Uint8Array(rows);
-    let active = rows;
+    const finished = new Uint8Array(rows).fill(1, requested.length * samples);
+    let active = requested.length * samples;
     const last = new Int32Array(rows);
     const accept = (row: number, logits: Float32Array, offset: number) => {
       const token = sampleToken(logits, options, randoms[row], offset, vocab);
@@ -323,7 +327,7 @@ export class DecoderModel {
     const prefillFeeds = this.pack(prompts, promptLength);
     const prefillOutput = await prefill.run({ input_ids: prefillFeeds.inputIds, attention_mask: prefillFeeds.attentionMask, ...this.parameters });
     const prefillLogits = prefillOutput['logits'].data as Float32Array;
-    for (let row = 0; row < rows; row++) accept(row, prefillLogits, promptOf(row) * vocab);
+    for (let row = 0; row < rows; row++) if (finished[row] === 0) accept(row, prefillLogits, promptOf(row) * vocab);
     if (active === 0) return grouped();
 
     // The prompt's keys/values fill slots [0, promptLength) of the first bucket, each prompt repeated for its samples.
@@ -426,9 +430,11 @@ export class DecoderModel {
       const length = roundUp(rows[order[done]].length, lengthMultiple);
       const batch = Math.max(1, Math.min(maxBatchSize, Math.floor(tokensPerBatch / length)));
       const members = order.slice(done, done + batch);
-      // A short last batch is filled with one-token rows so every length keeps one session.
-      const batchRows: (readonly number[])[] = members.map((index) => rows[index]);
-      while (batchRows.length < batch && order.length > batch) batchRows.push([this.tokenizer.padTokenId]);
+      // A short batch is filled with one-token rows: to the full batch when there are more rows
+      // than one batch, else to a power of two, so every length keeps a few sessions however
+      // many texts a server's batch happens to hold.
+      const target = order.length > batch ? batch : Math.min(batch, bucketRows(members.length));
+      const batchRows = padRows(members.map((index) => rows[index]), target, [this.tokenizer.padTokenId]);
       const compiled = await this.embeddingSessions.get({ batch: batchRows.length, length, extra: pooling });
       const { inputIds, attentionMask } = this.pack(batchRows, length);
       const output = await compiled.run({ input_ids: inputIds, attention_mask: attentionMask, ...this.parameters });
@@ -460,4 +466,16 @@ export class DecoderModel {
     });
     return this.embedTokens(sequences, options);
   }
+}
+
+/** The row count a batch of `count` rows is padded to: the next power of two. */
+function bucketRows(count: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, count)));
+}
+
+/** `rows` followed by copies of `filler` up to `count` rows. */
+function padRows(rows: readonly (readonly number[])[], count: number, filler: readonly number[]): (readonly number[])[] {
+  const padded: (readonly number[])[] = [...rows];
+  while (padded.length < count) padded.push(filler);
+  return padded;
 }

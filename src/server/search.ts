@@ -8,7 +8,9 @@ import { Settings } from '../backends/settings.js';
 import type { Document } from '../data/types.js';
 import { DenseRetriever, readDenseSettings } from '../retrieval/dense/dense-retriever.js';
 import { createRetriever } from '../retrieval/registry.js';
-import type { Retriever, RetrieverConfig } from '../retrieval/retriever.js';
+import { searchOne, type Retriever, type RetrieverConfig } from '../retrieval/retriever.js';
+import { FusedRetriever, fusedMemberNames } from '../retrieval/fusion/fused-retriever.js';
+import { O1Error } from '../errors.js';
 
 /** A retriever and its documents. */
 export interface SearchSource {
@@ -16,6 +18,14 @@ export interface SearchSource {
   retriever: Retriever;
   /** The stored documents of `ids`, in order (undefined for an id it does not know). */
   documents(ids: readonly string[]): Promise<readonly (Document | undefined)[]> | readonly (Document | undefined)[];
+  /**
+   * The names a request may pick another retriever by (`"retriever": "bm25"` in /v1/search),
+   * `retriever`'s own name first; e.g. a fused index's `['fused', 'bm25', 'o1']`. Optional:
+   * without it only `retriever` is searched.
+   */
+  retrieverNames?(): readonly string[];
+  /** The retriever of one of {@link retrieverNames}. */
+  retrieverNamed?(name: string): Retriever;
   /** Releases the retriever (and whatever else the source holds). Optional. */
   close?(): Promise<void>;
 }
@@ -67,7 +77,31 @@ export async function buildSearchSource(options: BuildSearchSourceOptions): Prom
     await retriever.dispose();
     throw error;
   }
-  return { retriever, documents: documentsInMemory(documents), close: () => retriever.dispose() };
+  return { retriever, documents: documentsInMemory(documents), close: () => retriever.dispose(), ...fusedMemberChoice(retriever) };
+}
+
+/** A fused retriever's members as named choices (searched alone, thinking as the fusion does). */
+function fusedMemberChoice(retriever: Retriever): Pick<SearchSource, 'retrieverNames' | 'retrieverNamed'> {
+  if (!(retriever instanceof FusedRetriever)) return {};
+  const names = fusedMemberNames(retriever);
+  const views = new Map(names.map((name, position): [string, Retriever] => [name, {
+    name,
+    index: () => retriever.index([]),
+    search: (query, options) => searchOne(views.get(name) as Retriever, query, options),
+    searchMany: (queries, options) => retriever.searchMember(position, queries, options),
+    config: () => retriever.members[position].config(),
+    statistics: () => retriever.members[position].statistics(),
+    // The members belong to the fused retriever: closing the source disposes of them.
+    dispose: async () => {},
+  }]));
+  return {
+    retrieverNames: () => [retriever.name, ...names],
+    retrieverNamed: (name) => (name === retriever.name ? retriever : views.get(name) ?? unknownRetriever(name, [retriever.name, ...names])),
+  };
+}
+
+function unknownRetriever(name: string, names: readonly string[]): never {
+  throw new O1Error('BAD_ARGUMENT', `no retriever '${name}' here: there are ${names.map((known) => `'${known}'`).join(', ')}`, { field: 'retriever' });
 }
 
 function retrieverFor(config: RetrieverConfig, embedder: Embedder | undefined): Retriever {

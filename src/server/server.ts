@@ -8,13 +8,15 @@
  *
  * Routes: `POST /v1/embeddings`, `POST /v1/search`, `POST /v1/chat/completions`,
  * `POST /v1/completions`, `GET /v1/models` (the OpenAI routes also without `/v1`, as
- * llama.cpp's server takes them), `GET /health` (no API key needed), `GET /metrics`.
+ * llama.cpp's server takes them), `GET /health` (no API key needed), `GET /metrics`, and with
+ * `ui` the search page `GET /` (./page.ts).
  */
 import { endianness } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Embedder } from '../backends/embedder.js';
 import type { Thinker } from '../backends/thinker.js';
+import type { Retriever } from '../retrieval/retriever.js';
 import { O1Error } from '../errors.js';
 import type { QueryThinker } from '../thinking/query-thinker.js';
 import { completions } from './completions.js';
@@ -22,6 +24,7 @@ import { EmbeddingService } from './embedding-service.js';
 import { BATCH_BUCKETS, Counter, Gauge, Histogram, LATENCY_BUCKETS, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { HttpProblem, problemOf } from './problems.js';
 import type { SearchSource } from './search.js';
+import { searchPage } from './page.js';
 import { ApiKeys, corsHeaders } from './security.js';
 import { highlightedSnippet } from './snippet.js';
 import { ServerThinking, type ThinkingRequest } from './thinking.js';
@@ -43,6 +46,12 @@ export interface ServerOptions {
    * closed by `close()`; one handed in belongs to the caller. Default none (404).
    */
   search?: SearchSource | ((parts: { embedder?: Embedder }) => Promise<SearchSource>);
+  /**
+   * Serves the search page at `/` (src/server/page.ts: a search box, the hits, the thoughts and
+   * the latency; needs `search`). The page itself needs no API key; its searches send one.
+   * Default false.
+   */
+  ui?: boolean;
   /** Interface to listen on. Default `127.0.0.1`. */
   host?: string;
   /** Port; 0 picks a free one. Default 0. */
@@ -163,6 +172,7 @@ const searchSchema = {
       query: { type: 'string', minLength: 1 },
       hits: { type: 'integer', minimum: 1 },
       snippet_chars: { type: 'integer', minimum: 20, maximum: 2000 },
+      retriever: { type: 'string', minLength: 1 },
     },
   },
 };
@@ -304,7 +314,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reply.headers(headers);
       if (preflight) return reply.code(204).send();
     }
-    if (apiKeys !== undefined && route !== '/health' && !apiKeys.accepts(request.headers.authorization)) {
+    const open = route === '/health' || (options.ui === true && route === '/' && request.method === 'GET');
+    if (apiKeys !== undefined && !open && !apiKeys.accepts(request.headers.authorization)) {
       return reply.code(401).send(problemOf(new HttpProblem(401, 'invalid or missing API key: send Authorization: Bearer KEY', { code: 'invalid_api_key' })).body);
     }
     return undefined;
@@ -392,6 +403,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (search === undefined) throw new HttpProblem(404, 'this server has no search index (start it with --retriever and --data or --corpus)');
     const source = search;
     const body = request.body as Record<string, unknown>;
+    const retriever = chosenRetriever(source, body.retriever as string | undefined);
     const query = body.query as string;
     if (query.trim() === '') throw new HttpProblem(400, "'query' is empty", { param: 'query' });
     if (estimateTokens(query) > maxTokensPerInput) throw new HttpProblem(400, `'query' is about ${estimateTokens(query)} tokens; at most ${maxTokensPerInput}`, { param: 'query', code: 'context_length_exceeded' });
@@ -411,7 +423,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (asked !== undefined) [thoughts] = await asked.thinking.think([query], asked.request, signal);
       // Thoughts are handed to the retriever; `false` hands it none, so it searches the query alone.
       const given = thinker === false || (thinking !== undefined && asked === undefined) ? [] : thoughts;
-      const ranked = await source.retriever.search(query, { hits, quiet: true, signal, thoughts: given === undefined ? undefined : new Map([['', given]]) });
+      const ranked = await retriever.search(query, { hits, quiet: true, signal, thoughts: given === undefined ? undefined : new Map([['', given]]) });
       return { ranked, thoughts: thoughts ?? ranked[0]?.thoughts ?? [] };
     });
     const documents = await source.documents(found.ranked.map((hit) => hit.id));
@@ -419,6 +431,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return {
       object: 'list',
       query,
+      retriever: retriever.name,
       thoughts: found.thoughts,
       hits: found.ranked.map((hit, index) => {
         const document = documents[index];
@@ -443,11 +456,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app.get(`${prefix}/models`, async () => ({ object: 'list', data: modelIds().map((id) => ({ id, object: 'model', created: 0, owned_by: 'o1-embedder' })) }));
   }
   app.post('/v1/search', { schema: searchSchema }, searchRoute);
+  if (options.ui === true) {
+    if (search === undefined) throw new O1Error('BAD_ARGUMENT', 'the search page (ui) needs a search source (an index, or a retriever and documents)', { field: 'ui' });
+    app.get('/', async (_request: FastifyRequest, reply: FastifyReply) => {
+      const page = searchPage();
+      void reply.header('content-security-policy', page.contentSecurityPolicy).header('x-content-type-options', 'nosniff').type('text/html; charset=utf-8');
+      return page.html;
+    });
+  }
   app.get('/health', async () => ({
     status: closing ? 'closing' : 'ok',
     models: modelIds(),
     thinking: thinking !== undefined,
-    search: search === undefined ? null : { retriever: search.retriever.name, documents: search.retriever.statistics().documents },
+    search: search === undefined ? null : { retriever: search.retriever.name, retrievers: search.retrieverNames?.() ?? [search.retriever.name], documents: search.retriever.statistics().documents },
     in_flight: inFlight,
     queue: { document: embedding?.documents.depth ?? 0, query: embedding?.queries.depth ?? 0, think: thinking?.depth ?? 0 },
     // Items in the batch each queue is running now (a batch runs on after its callers have gone).
@@ -487,4 +508,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return closed;
     },
   };
+}
+
+/** The retriever a search asks for by name (default the source's own); 400 for a name the source does not have. */
+function chosenRetriever(source: SearchSource, name: string | undefined): Retriever {
+  if (name === undefined || name === source.retriever.name) return source.retriever;
+  const names = source.retrieverNames?.() ?? [source.retriever.name];
+  if (!names.includes(name) || source.retrieverNamed === undefined) {
+    throw new HttpProblem(400, `'retriever': this server searches ${names.map((known) => `'${known}'`).join(', ')}, not '${name}'`, { param: 'retriever' });
+  }
+  return source.retrieverNamed(name);
 }

@@ -95,6 +95,14 @@ export interface JointBatchOptions {
   groupSize?: number;
   /** Probability of replacing the thought by ''. Default 0.1. */
   thoughtDropout?: number;
+  /**
+   * Supervise the EOS of a dropped thought (the method's layout: the query-only sequence then
+   * teaches "EOS right after `<thought>`"). With false, a dropped thought still trains the
+   * query-only embedding but carries no generation label: at temperature 0.1 the EOS that 10 %
+   * dropout concentrates on one token outranks every single first token of real thoughts, so the
+   * model learns to think nothing. Default true (o1-method.md §4).
+   */
+  droppedThoughtEos?: boolean;
   /** Query text cut to this many tokens first. Default 32. */
   queryMaxTokens?: number;
   /** Query sequence (thought and EOS included) cut to this many tokens, then `<emb>`. Default 256. */
@@ -239,7 +247,7 @@ export class JointBatcher implements Batcher {
         throw error;
       }
       queryRows.push(example.inputIds);
-      queryLabels.push(example.labels);
+      queryLabels.push(dropped && this.options.droppedThoughtEos === false ? example.labels.map(() => IGNORE_INDEX) : example.labels);
       const group = this.scoredGroup(recordIndex, epoch);
       for (const passage of group.passages) passageRows.push(this.passageIds(passage));
       teacher.push(group.teacherScores);

@@ -59,6 +59,7 @@ export interface TrainingConfig {
     contrastiveWeight: number;
     generationWeight: number;
     thoughtDropout: number;
+    droppedThoughtEos: boolean;
     queryMaxTokens: number;
     queryMaxLength: number;
     passageMaxLength: number;
@@ -179,13 +180,14 @@ export function resolveTrainingConfig(json: unknown, options: { file?: string; b
   if (mode === 'pretrain' && data.texts.length === 0) throw new O1Error('BAD_ARGUMENT', 'pretrain mode needs data.texts (corpus.jsonl or text files)', { ...location, field: 'data.texts' });
 
   const jointSettings = root.section('joint');
-  jointSettings.allowOnly(['groupSize', 'temperature', 'contrastiveWeight', 'generationWeight', 'thoughtDropout', 'queryMaxTokens', 'queryMaxLength', 'passageMaxLength']);
+  jointSettings.allowOnly(['groupSize', 'temperature', 'contrastiveWeight', 'generationWeight', 'thoughtDropout', 'droppedThoughtEos', 'queryMaxTokens', 'queryMaxLength', 'passageMaxLength']);
   const joint = {
     groupSize: jointSettings.numberInRange('groupSize', 16, COUNT),
     temperature: jointSettings.numberInRange('temperature', 0.02, POSITIVE),
     contrastiveWeight: jointSettings.numberInRange('contrastiveWeight', 0.8, { minimum: 0 }),
     generationWeight: jointSettings.numberInRange('generationWeight', 0.2, { minimum: 0 }),
     thoughtDropout: jointSettings.numberInRange('thoughtDropout', 0.1, FRACTION),
+    droppedThoughtEos: jointSettings.boolean('droppedThoughtEos', true),
     queryMaxTokens: jointSettings.numberInRange('queryMaxTokens', 32, COUNT),
     queryMaxLength: jointSettings.numberInRange('queryMaxLength', 256, { integer: true, minimum: 4 }),
     passageMaxLength: jointSettings.numberInRange('passageMaxLength', 192, COUNT),

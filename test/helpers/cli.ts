@@ -5,6 +5,8 @@
  * code, and building first would add a full compile to `npm test`. The source is always current;
  * the compiled bin and the package as installed are checked by test/package.test.ts.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 
 /** The repository root. */
@@ -18,3 +20,32 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
  * await execFile(process.execPath, [...O1E, 'eval', '--data', directory, '--json']);
  */
 export const O1E: readonly string[] = ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'cli', 'main.ts')];
+
+/**
+ * Starts `o1e serve ARGS` as a child process and resolves once it prints its URL (`.../v1`);
+ * rejects if it exits first. `stop()` sends SIGTERM and waits for the exit.
+ *
+ * @example
+ * const served = await startServeProcess(['--index', index, '--port', '0', '--quiet']);
+ * await fetch(`${served.url}/search`, ...);
+ * await served.stop();
+ */
+export async function startServeProcess(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [...O1E, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = async () => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  };
+  try {
+    let output = '';
+    child.stdout?.setEncoding('utf8');
+    while (!/listening on (\S+)/.test(output)) {
+      const [chunk] = (await Promise.race([once(child.stdout as NodeJS.ReadableStream, 'data'), once(child, 'exit').then(() => { throw new Error(`o1e serve ${args.join(' ')} exited early`); })])) as [string];
+      output += chunk;
+    }
+    return { child, url: /listening on (\S+)/.exec(output)?.[1] as string, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -20,15 +20,18 @@ const USAGE = `usage: o1e serve --model PATH | [--thinker CONFIG] [--embedder CO
                  [--host 127.0.0.1] [--port 8080] [--api-key-env NAME] [--cors ORIGIN]
                  [--max-batch 64] [--max-wait-ms 5] [--max-queue 10000] [--timeout-ms 60000]
                  [--body-limit 16MiB] [--max-inputs 2048] [--max-tokens-per-input 8192]
-                 [--threads N] [--thought-cache FILE] [--quiet]
+                 [--threads N] [--thought-cache FILE] [--ui] [--quiet]
 
 Serves thinking embeddings and search over HTTP (Fastify), OpenAI-compatible:
   POST /v1/embeddings     input (string or array), encoding_format float|base64, usage; extension
                           input_type "query"|"document" (default document); queries think first
                           when the server has a thinker (body: thoughts, temperature, top_p,
                           seed, max_thought_tokens, or "think": false) and return data[i].thoughts
-  POST /v1/search         {"query", "hits": 10, "thinker": false | {settings}} -> hits with id,
-                          title, snippet, score, thoughts, and latency_ms
+  POST /v1/search         {"query", "hits": 10, "thinker": false | {settings}, "retriever"?} ->
+                          hits with id, title, snippet, score, thoughts, and latency_ms;
+                          "retriever" picks one member of a fused index ("bm25", "o1", ...)
+  GET  /                  with --ui: a search page (query box, hits, thoughts, latency, a
+                          switch between the index's retrievers)
   POST /v1/chat/completions, /v1/completions   the thinker, proxied (non-streaming)
   GET  /v1/models, /health (no key needed), /metrics (Prometheus text)
 Texts of concurrent requests are batched; a client that disconnects cancels its queued work.
@@ -61,6 +64,7 @@ signal exits at once).
   --max-tokens-per-input N  most tokens per input, estimated as UTF-8 bytes / 4 (default 8192)
   --threads N        with --model: ONNX Runtime threads
   --thought-cache FILE  JSONL thought cache (read, then appended to), reused across restarts
+  --ui               serve the search page at / (needs --index, --data or --corpus)
   --quiet            print nothing but the listening line and errors
 `;
 
@@ -85,6 +89,7 @@ const OPTIONS = {
   'max-tokens-per-input': { type: 'string', default: '8192' },
   threads: { type: 'string' },
   'thought-cache': { type: 'string' },
+  ui: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
 } as const;
 
@@ -109,7 +114,13 @@ export function parseByteSize(text: string, option: string): number {
 async function indexSearchSource(path: string): Promise<SearchSource> {
   const { openIndex } = await import('../../indexes/index.js');
   const index = await openIndex(path);
-  return { retriever: index.retriever(), documents: (ids) => index.documents.get(ids), close: () => index.close() };
+  return {
+    retriever: index.retriever(),
+    documents: (ids) => index.documents.get(ids),
+    retrieverNames: () => index.retrieverNames(),
+    retrieverNamed: (name) => index.retriever(name),
+    close: () => index.close(),
+  };
 }
 
 export const serveCommand: Command = {
@@ -127,6 +138,9 @@ export const serveCommand: Command = {
     }
     if (values.index !== undefined && (values.data !== undefined || values.corpus !== undefined || values.retriever !== undefined)) {
       throw new O1Error('BAD_ARGUMENT', '--index searches a prebuilt index: it does not take --data, --corpus or --retriever', { field: 'index' });
+    }
+    if (values.ui && values.index === undefined && values.data === undefined && values.corpus === undefined) {
+      throw new O1Error('BAD_ARGUMENT', '--ui serves a search page: give --index INDEX (or --data DIR / --corpus FILE)', { field: 'ui' });
     }
     if (values.data !== undefined && values.corpus !== undefined) throw new O1Error('BAD_ARGUMENT', 'give --data DIR or --corpus FILE, not both', { field: 'corpus' });
     const corpusPath = values.data !== undefined ? join(values.data, 'corpus.jsonl') : values.corpus;
@@ -169,6 +183,7 @@ export const serveCommand: Command = {
         host: values.host,
         apiKey,
         cors: values.cors,
+        ui: values.ui,
         thinker: queryThinker?.thinker,
         queryThinker,
         embedder,
@@ -182,6 +197,7 @@ export const serveCommand: Command = {
       ].filter(Boolean).join(', ');
       // Always printed (even with --quiet) on stdout: scripts read the URL from it.
       process.stdout.write(`listening on ${server.url} (${served})\n`);
+      if (values.ui && !values.quiet) process.stderr.write(`search page: ${server.url.replace(/\/v1$/, '')}/\n`);
       const [signal] = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]) as [string | undefined];
       // A second signal means "now": skip the drain.
       const force = (): never => process.exit(130);

@@ -81,6 +81,25 @@ export class FusedRetriever implements Retriever {
     return new Map(queries.map((query) => [query.id, this.fuse(perMember.map((results) => results.get(query.id) ?? []), options.hits)]));
   }
 
+  /**
+   * One member's ranking alone, thinking as this retriever does (its thoughts handed to the
+   * member), at the depth asked for: what a search page shows when the user switches from the
+   * fusion to one of its parts.
+   *
+   * @example
+   * const bm25Only = await fused.searchMember(0, [{ id: 'q1', text: 'vitamin d' }], { hits: 10 });
+   */
+  async searchMember(position: number, queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
+    const member = this.members[position];
+    if (member === undefined) throw new O1Error('BAD_ARGUMENT', `the fused retriever has ${this.members.length} members, not a member ${position}`, { field: 'retrievers' });
+    let thoughts = options.thoughts;
+    if (thoughts === undefined && this.thinking.enabled) {
+      const thought = await this.thinking.thoughtsFor(queries, options, 'fused think');
+      thoughts = new Map(queries.map((query, index) => [query.id, thought[index] ?? []]));
+    }
+    return member.searchMany(queries, { ...options, ...(thoughts === undefined ? {} : { thoughts }) });
+  }
+
   config(): RetrieverConfig {
     const config: RetrieverConfig = { retriever: this.name, fusion: this.options.fusion, k: this.options.k, retrievers: this.members.map((member) => member.config()) };
     if (this.options.weights !== undefined) config.weights = [...this.options.weights];
@@ -110,4 +129,20 @@ export class FusedRetriever implements Retriever {
     for (const member of this.members) await member.dispose();
     await this.thinking.dispose();
   }
+}
+
+/**
+ * The names a fused retriever's members go by when searched alone: their retriever names,
+ * numbered when repeated.
+ *
+ * @example
+ * fusedMemberNames(new FusedRetriever([bm25, dense, otherDense])) // ['bm25', 'dense', 'dense-2']
+ */
+export function fusedMemberNames(retriever: FusedRetriever): string[] {
+  const seen = new Map<string, number>();
+  return retriever.members.map((member) => {
+    const count = (seen.get(member.name) ?? 0) + 1;
+    seen.set(member.name, count);
+    return count === 1 ? member.name : `${member.name}-${count}`;
+  });
 }
