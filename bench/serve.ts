@@ -14,7 +14,9 @@
  *   thoughts were generated before the run (every request a thought-cache hit).
  * For each: 2xx responses, errors, timeouts and non-2xx answers (goal zero), requests/s, p50 and
  * p99 latency, and the server's resident memory before and after (from its /metrics), after a
- * warm-up that compiles the model's sessions for every length bucket.
+ * warm-up that compiles the model's sessions for every length bucket and then
+ * `BENCH_SERVE_WARMUP_SECONDS` (default 10) of embeddings load; `rss_mib.after_start` is the
+ * memory before that load and `growth_from_start_pct` the growth counted from it.
  *
  * Also: the same embedder in this process embedding the same documents in batches of
  * `--max-batch` (64), and the ratio of the server's texts/s to it (`overhead_ratio`: texts
@@ -24,7 +26,8 @@
  * the temporary folder across runs, as embedding the corpus takes minutes) timing one thinking query
  * alone (think 3 x 128 tokens, embed query + thoughts, search), `BENCH_SERVE_REPEATS` times
  * (default 5): fresh SciFact test queries (o1-small often writes empty thoughts for these
- * claims), and a question it thinks about at full length with a new seed each time; p50 and
+ * claims), and a query it thinks about at full length (the first of FULL_LENGTH_CANDIDATES whose
+ * thoughts reach 128 tokens) with a new seed each time; p50 and
  * p99 (nearest rank) client-side, the server's own latency, and the thought tokens written.
  *
  * Prints ONE JSON line. A quick run: BENCH_SERVE_SECONDS=5 BENCH_SERVE_CONNECTIONS=20 BENCH_SERVE_REPEATS=2 npm run bench:serve
@@ -58,11 +61,18 @@ const CONNECTIONS = Number(process.env.BENCH_SERVE_CONNECTIONS ?? 100);
 const REPEATS = Number(process.env.BENCH_SERVE_REPEATS ?? 5);
 const WARM_QUERIES = Number(process.env.BENCH_SERVE_WARM_QUERIES ?? 16);
 const MAX_BATCH = 64;
+/** Seconds of embeddings load before memory is measured (BENCH_SERVE_WARMUP_SECONDS). */
+const WARMUP_SECONDS = Number(process.env.BENCH_SERVE_WARMUP_SECONDS ?? 10);
 /** Client-side timeout (s): thinking requests queue behind batches of generation. */
 const CLIENT_TIMEOUT_S = 300;
 const MODEL = join(ROOT, 'models', 'o1-small');
-/** A question o1-small answers with thoughts that run to the 128-token limit. */
-const FULL_LENGTH_QUERY = 'Do cats purr?';
+/**
+ * Queries o1-small may think about at full length (3 x 128 tokens); the bench probes them in this
+ * order and times the first whose thoughts reach the limit (which one does depends on the
+ * committed model: v1 ran long on the question, v2 on the claim), reporting which it took.
+ */
+const FULL_LENGTH_CANDIDATES = ['Smoking causes lung cancer', 'Do cats purr?', 'The risk of breast cancer in women'];
+const MAX_THOUGHT_TOKENS = 128;
 const SCIFACT = sharedPath('datasets', 'scifact');
 
 interface Served {
@@ -141,13 +151,13 @@ function percentile(values: readonly number[], fraction: number): number {
 }
 
 /** One autocannon run: POST `path` with bodies from `next()`. */
-async function load(served: Served, path: string, next: () => unknown): Promise<Record<string, unknown>> {
-  note(`load ${path} for ${SECONDS} s`);
+async function load(served: Served, path: string, next: () => unknown, seconds = SECONDS): Promise<Record<string, unknown>> {
+  note(`load ${path} for ${seconds} s`);
   const before = await rssMiB(served.base);
   const result = await autocannon({
     url: served.base,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     timeout: CLIENT_TIMEOUT_S,
     requests: [{
       method: 'POST',
@@ -182,7 +192,7 @@ const aloneQueries = queries.slice(queries.length - REPEATS);
 // The BM25 server: all four load scenarios and the memory check.
 note('starting the BM25 server');
 const bm25 = await serve([]);
-let memory: { before: number; after: number };
+let memory: { afterStart: number; before: number; after: number };
 const scenarios: Record<string, Record<string, unknown>> = {};
 try {
   // Warm-up: every document length bucket (128 documents from short to long), a plain search,
@@ -194,7 +204,13 @@ try {
   await postJson(`${bm25.base}/v1/search`, { query: queries[0], thinker: false });
   const warmed = await Promise.all(warmQueries.map((query) => postJson(`${bm25.base}/v1/search`, { query, hits: 10 })));
   if (warmed.some((answer) => answer.status !== 200)) throw new Error(`warm-up failed: ${JSON.stringify(warmed.find((answer) => answer.status !== 200))}`);
-  memory = { before: await rssMiB(bm25.base), after: 0 };
+  const afterStart = await rssMiB(bm25.base);
+  // A short load of the same kind, so the sessions of the (rows, length) buckets that concurrent
+  // requests produce are compiled before memory is measured: growth below is what serving adds
+  // at steady state, and `after_start` shows what those sessions cost.
+  let warmupIndex = documents.length - 1;
+  if (WARMUP_SECONDS > 0) await load(bm25, '/v1/embeddings', () => ({ input: documents[warmupIndex-- % documents.length], encoding_format: 'base64' }), WARMUP_SECONDS);
+  memory = { afterStart, before: await rssMiB(bm25.base), after: 0 };
 
   let documentIndex = 0;
   const embedBefore = await batchStatistics(bm25.base, 'document');
@@ -269,14 +285,22 @@ async function alone(bodies: readonly Record<string, unknown>[]): Promise<Record
     server_p50_ms: round(percentile(server, 0.5)), mean_thought_tokens: round(tokens / Math.max(1, bodies.length), 1),
   };
 }
-let single: Record<string, Record<string, number>>;
+let single: Record<string, Record<string, number | string>>;
 try {
   await postJson(`${dense.base}/v1/search`, { query: queries[0], thinker: false });
+  // Probe (seed 999, not reused below) for the first candidate whose thoughts run to the limit.
+  let fullLengthQuery = FULL_LENGTH_CANDIDATES[0];
+  let longest = -1;
+  for (const query of FULL_LENGTH_CANDIDATES) {
+    const probe = await alone([{ query, thinker: { seed: 999 } }]);
+    if (probe.mean_thought_tokens > longest) [fullLengthQuery, longest] = [query, probe.mean_thought_tokens];
+    if (probe.mean_thought_tokens >= 0.9 * MAX_THOUGHT_TOKENS) break;
+  }
   single = {
     // Fresh SciFact test queries: o1-small often ends its thoughts at once on these claims.
     scifact_queries: await alone(aloneQueries.map((query) => ({ query }))),
-    // A question o1-small thinks about at full length (3 x 128 tokens); a new seed each time, so nothing is cached.
-    full_length: await alone(Array.from({ length: REPEATS }, (_, index) => ({ query: FULL_LENGTH_QUERY, thinker: { seed: 1000 + index } }))),
+    // A query o1-small thinks about at full length (3 x 128 tokens); a new seed each time, so nothing is cached.
+    full_length: { query: fullLengthQuery, ...await alone(Array.from({ length: REPEATS }, (_, index) => ({ query: fullLengthQuery, thinker: { seed: 1000 + index } }))) },
   };
 } finally {
   await stop(dense);
@@ -298,6 +322,6 @@ console.log(JSON.stringify({
   inprocess_texts_per_s: round(inProcessRate, 1),
   overhead_ratio: round(embeddingsRate / inProcessRate, 3),
   overhead_ratio_embedded: round(Number(scenarios.embeddings.embedded_texts_per_s) / inProcessRate, 3),
-  rss_mib: { before: memory.before, after: memory.after, growth_pct: round(((memory.after - memory.before) / memory.before) * 100, 1) },
+  rss_mib: { after_start: memory.afterStart, warmup_s: WARMUP_SECONDS, before: memory.before, after: memory.after, growth_pct: round(((memory.after - memory.before) / memory.before) * 100, 1), growth_from_start_pct: round(((memory.after - memory.afterStart) / memory.afterStart) * 100, 1) },
   single_thinking_query: { retriever: 'dense', thoughts: 3, max_tokens: 128, ...single },
 }));

@@ -308,10 +308,10 @@ describe('the Fastify server on o1-small: OpenAI and LangChain clients, thinking
     assert.deepEqual(models.data.map((model) => model.id), ['o1-small']);
     const health = await fetch(`${base}/health`);
     assert.equal(health.status, 200);
-    const status = await health.json() as { status: string; thinking: boolean; search: { retriever: string; documents: number } };
+    const status = await health.json() as { status: string; thinking: boolean; search: { retriever: string; retrievers: string[]; documents: number } };
     assert.equal(status.status, 'ok');
     assert.equal(status.thinking, true);
-    assert.deepEqual(status.search, { retriever: 'bm25', documents: TINY_DOCUMENTS.length });
+    assert.deepEqual(status.search, { retriever: 'bm25', retrievers: ['bm25'], documents: TINY_DOCUMENTS.length });
     const response = await fetch(`${base}/metrics`, { headers: auth });
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await response.text();

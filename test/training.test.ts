@@ -387,7 +387,7 @@ test('config validation names the field; LoRA dropout is refused', () => {
   assert.throws(() => resolveTrainingConfig({ ...base, lora: { dropout: 0.1 } }), /lora\.dropout/);
   assert.throws(() => resolveTrainingConfig({ ...base, mode: 'joint' }), /data\.records/);
   const config = resolveTrainingConfig({ ...base, mode: 'joint', data: { records: ['r.jsonl'] }, lora: true }, { baseDirectory: '/base' });
-  assert.deepEqual(config.joint, { groupSize: 16, temperature: 0.02, contrastiveWeight: 0.8, generationWeight: 0.2, thoughtDropout: 0.1, queryMaxTokens: 32, queryMaxLength: 256, passageMaxLength: 192 });
+  assert.deepEqual(config.joint, { groupSize: 16, temperature: 0.02, contrastiveWeight: 0.8, generationWeight: 0.2, thoughtDropout: 0.1, droppedThoughtEos: true, queryMaxTokens: 32, queryMaxLength: 256, passageMaxLength: 192 });
   assert.deepEqual(config.lora, { rank: 32, alpha: 64, dropout: 0, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] });
   assert.equal(config.freezeEmbeddings, true);
   assert.equal(config.optimizer.learningRate, 1e-4);

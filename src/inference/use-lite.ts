@@ -35,6 +35,8 @@ export interface UseLiteModelOptions {
   threads?: number;
   /** A folder with `model.json`, its shards and `vocab.json`. Default: the installed package's `dist`. */
   directory?: string;
+  /** ONNX Runtime's per-session CPU memory arena. Default false (each length bucket is a session; see DecoderModelOptions.enableCpuMemArena). */
+  enableCpuMemArena?: boolean;
 }
 
 /** Options for {@link UseLiteModel.embed} and {@link UseLiteModel.embedTokens}. */
@@ -104,7 +106,7 @@ export class UseLiteModel {
   private readonly feeds: Record<string, ort.Tensor> = {};
   private readonly sessions: SessionCache;
 
-  constructor(weights: UseLiteWeights, readonly tokenizer: SentencePieceUnigramTokenizer, options: { threads?: number; source?: string } = {}) {
+  constructor(weights: UseLiteWeights, readonly tokenizer: SentencePieceUnigramTokenizer, options: { threads?: number; source?: string; enableCpuMemArena?: boolean } = {}) {
     this.config = weights.config;
     this.source = options.source ?? 'custom';
     if (tokenizer.vocabSize > this.config.vocabSize) {
@@ -113,7 +115,7 @@ export class UseLiteModel {
     this.threads = options.threads ?? defaultThreadCount();
     for (const [name, tensor] of weights.weights) this.feeds[name] = new ort.Tensor('float32', tensor.data, tensor.shape);
     const config = this.config;
-    this.sessions = new SessionCache((key) => buildUseLiteGraph(config, { batch: key.batch, length: key.length }), { threads: this.threads });
+    this.sessions = new SessionCache((key) => buildUseLiteGraph(config, { batch: key.batch, length: key.length }), { threads: this.threads, enableCpuMemArena: options.enableCpuMemArena ?? false });
   }
 
   /**
@@ -137,7 +139,7 @@ export class UseLiteModel {
       source = `${USE_LITE_PACKAGE}@${(JSON.parse(await readFile(packageJson, 'utf8')) as { version: string }).version}`;
     }
     const [graph, tokenizer] = await Promise.all([TfjsGraph.load(join(directory, 'model.json')), SentencePieceUnigramTokenizer.load(join(directory, 'vocab.json'))]);
-    return new UseLiteModel(readUseLite(graph), tokenizer, { threads: options.threads, source });
+    return new UseLiteModel(readUseLite(graph), tokenizer, { threads: options.threads, source, enableCpuMemArena: options.enableCpuMemArena });
   }
 
   /** Vector length (512). */
