@@ -9,7 +9,7 @@ import { demoCollection } from '../src/cli/demo-collection.js';
 import { startServeProcess } from './helpers/cli.js';
 import { sharedTestOptions } from './helpers/shared.js';
 
-test('o1e serve --index INDEX answers /v1/search from the stored index, with a thinker file', sharedTestOptions('datasets', 'scifact'), async () => {
+test('o1e serve --index INDEX answers /v1/search from the stored index, with a thinker file, and thinks with --thinker instead when given', sharedTestOptions('datasets', 'scifact'), async () => {
   const directory = await mkdtemp(join(tmpdir(), 'o1e-serve-index-'));
   const index = join(directory, 'demo.index');
   const thoughts = join(directory, 'thoughts.jsonl');
@@ -28,6 +28,19 @@ test('o1e serve --index INDEX answers /v1/search from the stored index, with a t
     assert.ok(body.hits[0].snippet.length > 0);
   } finally {
     await served.stop();
+  }
+  // --thinker replaces the index's thinker for /v1/search (here another thoughts file).
+  const other = join(directory, 'other-thoughts.jsonl');
+  await writeFile(other, `${JSON.stringify({ query: 'what do nanoparticles do to stem cells', thoughts: ['magnetic nanoparticles label stem cells for tracking'] })}\n`);
+  const overridden = await startServeProcess(['--index', index, '--thinker', JSON.stringify({ backend: 'file', path: other }), '--port', '0', '--quiet']);
+  try {
+    const answer = await fetch(`${overridden.url.replace(/\/v1$/, '')}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'what do nanoparticles do to stem cells', hits: 3 }) });
+    assert.equal(answer.status, 200, await answer.clone().text());
+    const body = (await answer.json()) as { thoughts: string[]; hits: { id: string; thoughts?: string[] }[] };
+    assert.deepEqual(body.thoughts, ['magnetic nanoparticles label stem cells for tracking']);
+    assert.deepEqual(body.hits[0].thoughts, ['magnetic nanoparticles label stem cells for tracking']);
+  } finally {
+    await overridden.stop();
     await rm(directory, { recursive: true, force: true });
   }
 });

@@ -44,7 +44,8 @@ signal exits at once).
                      the backend's: '{"backend":"engine","model":"M","thoughts":3}'
   --embedder CONFIG  embedder config, same forms: '{"backend":"llama-cpp","model":"e.gguf"}'
   --index INDEX      /v1/search over a prebuilt index (o1e index): its retriever, thinking as
-                     configured, and its stored documents; --model is then optional (embeddings)
+                     configured (or with --thinker), and its stored documents; --model is then
+                     optional (embeddings)
   --retriever CONFIG what /v1/search searches (default {"retriever":"bm25"} when a corpus is
                      given); {"retriever":"dense"} searches with the served embedder
   --data DIR         BEIR folder whose corpus.jsonl is indexed for /v1/search
@@ -110,10 +111,13 @@ export function parseByteSize(text: string, option: string): number {
   return value;
 }
 
-/** /v1/search over a persistent index (o1e index): its retriever (thinking as configured) and its stored documents. */
-async function indexSearchSource(path: string): Promise<SearchSource> {
+/**
+ * /v1/search over a persistent index (o1e index): its retriever and its stored documents,
+ * thinking as the index is configured, or with `thinker` (--thinker) when one is given.
+ */
+async function indexSearchSource(path: string, thinker?: ThinkerConfig): Promise<SearchSource> {
   const { openIndex } = await import('../../indexes/index.js');
-  const index = await openIndex(path);
+  const index = await openIndex(path, thinker === undefined ? {} : { thinker });
   return {
     retriever: index.retriever(),
     documents: (ids) => index.documents.get(ids),
@@ -187,7 +191,7 @@ export const serveCommand: Command = {
         thinker: queryThinker?.thinker,
         queryThinker,
         embedder,
-        search: values.index !== undefined ? () => indexSearchSource(values.index as string)
+        search: values.index !== undefined ? () => indexSearchSource(values.index as string, values.thinker === undefined ? undefined : thinkerConfig)
           : corpusPath === undefined ? undefined : (parts) => buildSearchSource({ retriever: retrieverConfig, corpus: readCorpus(corpusPath), embedder: parts.embedder, quiet: values.quiet }),
       });
       const served = [
