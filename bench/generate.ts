@@ -9,6 +9,10 @@
  * top-level `ratio` is the 5 M-parameter model's (the meaningful size), `peak_rss_mib` covers the
  * whole process (both engines).
  *
+ * `row_buckets`: DecoderModel's batch padding (`rowBuckets`), on the 5 M model, 5, 9 and 17
+ * prompts x 3 samples x 128 tokens per call: ms per call padded to the next row bucket
+ * (6, 12, 24 prompts) and unpadded, and the ratio.
+ *
  * usage: npm run bench:generate -- [--threads N] [--repeats N]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -46,6 +50,25 @@ async function ours(model: BenchModel, prompt: string): Promise<number> {
     const rates: number[] = [];
     for (let repeat = 0; repeat < repeats; repeat++) rates.push(await run(repeat + 1));
     return median(rates);
+  } finally {
+    await decoder.dispose();
+  }
+}
+
+/** Median ms per call generating for `count` prompts (3 samples x 128 tokens each). */
+async function batchMs(model: BenchModel, prompt: string, count: number, rowBuckets: boolean): Promise<number> {
+  const decoder = await DecoderModel.load(model.path, { threads, rowBuckets });
+  try {
+    const prompts = Array.from({ length: count }, (_, index) => `${prompt} ${index}`);
+    const run = async (seed: number) => {
+      const started = performance.now();
+      await decoder.generate(prompts, { ...SAMPLING, samples: SAMPLES, maxNewTokens: NEW_TOKENS, stopAtEos: false, seed });
+      return performance.now() - started;
+    };
+    await run(0);
+    const times: number[] = [];
+    for (let repeat = 0; repeat < repeats; repeat++) times.push(await run(repeat + 1));
+    return median(times);
   } finally {
     await decoder.dispose();
   }
@@ -96,7 +119,13 @@ try {
     results.push({ model: model.name, parameters: model.parameters, ours_tokens_per_s: Math.round(oursRate), llama_cpp_tokens_per_s: Math.round(theirRate), ratio: Number((oursRate / theirRate).toFixed(3)) });
   }
   const main = results[results.length - 1];
-  console.log(JSON.stringify({ bench: 'generate', samples: SAMPLES, new_tokens: NEW_TOKENS, ...SAMPLING, threads, repeats, models: results, ratio: main.ratio, peak_rss_mib: peakRssMiB() }));
+  const rowBuckets = [];
+  for (const count of [5, 9, 17]) {
+    const padded = await batchMs(models[1], prompts[models[1].name], count, true);
+    const unpadded = await batchMs(models[1], prompts[models[1].name], count, false);
+    rowBuckets.push({ prompts: count, padded_ms: Math.round(padded), unpadded_ms: Math.round(unpadded), ratio: Number((padded / unpadded).toFixed(3)) });
+  }
+  console.log(JSON.stringify({ bench: 'generate', samples: SAMPLES, new_tokens: NEW_TOKENS, ...SAMPLING, threads, repeats, models: results, ratio: main.ratio, row_buckets: rowBuckets, peak_rss_mib: peakRssMiB() }));
 } finally {
   await llama.dispose();
   await rm(directory, { recursive: true, force: true });

@@ -15,7 +15,8 @@
  * For each: 2xx responses, errors, timeouts and non-2xx answers (goal zero), requests/s, p50 and
  * p99 latency, and the server's resident memory before and after (from its /metrics), after a
  * warm-up that compiles the model's sessions for every length bucket and then
- * `BENCH_SERVE_WARMUP_SECONDS` (default 10) of embeddings load; `rss_mib.after_start` is the
+ * `BENCH_SERVE_WARMUP_SECONDS` (default 10) of embeddings load and as long of thinking searches
+ * for SciFact train queries; `rss_mib.after_start` is the
  * memory before that load and `growth_from_start_pct` the growth counted from it.
  *
  * Also: the same embedder in this process embedding the same documents in batches of
@@ -32,16 +33,14 @@
  *
  * Prints ONE JSON line. A quick run: BENCH_SERVE_SECONDS=5 BENCH_SERVE_CONNECTIONS=20 BENCH_SERVE_REPEATS=2 npm run bench:serve
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdir } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createEmbedder } from '../src/backends/registry.js';
 import { loadBeir } from '../src/data/beir.js';
 import { HuggingFaceTokenizer } from '../src/tokenizer/huggingface.js';
-import { O1E, ROOT } from '../test/helpers/cli.js';
+import { ROOT, startServeProcess } from '../test/helpers/cli.js';
 import { sharedPath } from '../test/helpers/shared.js';
 
 /** What this bench reads of autocannon's result (the package ships no types). */
@@ -61,7 +60,7 @@ const CONNECTIONS = Number(process.env.BENCH_SERVE_CONNECTIONS ?? 100);
 const REPEATS = Number(process.env.BENCH_SERVE_REPEATS ?? 5);
 const WARM_QUERIES = Number(process.env.BENCH_SERVE_WARM_QUERIES ?? 16);
 const MAX_BATCH = 64;
-/** Seconds of embeddings load before memory is measured (BENCH_SERVE_WARMUP_SECONDS). */
+/** Seconds of embeddings load, then of thinking-search load, before memory is measured (BENCH_SERVE_WARMUP_SECONDS). */
 const WARMUP_SECONDS = Number(process.env.BENCH_SERVE_WARMUP_SECONDS ?? 10);
 /** Client-side timeout (s): thinking requests queue behind batches of generation. */
 const CLIENT_TIMEOUT_S = 300;
@@ -75,30 +74,12 @@ const FULL_LENGTH_CANDIDATES = ['Smoking causes lung cancer', 'Do cats purr?', '
 const MAX_THOUGHT_TOKENS = 128;
 const SCIFACT = sharedPath('datasets', 'scifact');
 
-interface Served {
-  child: ChildProcess;
-  base: string;
-  stderr: () => string;
-}
+type Served = Awaited<ReturnType<typeof startServeProcess>> & { base: string };
 
-/** Starts `o1e serve` and resolves with its base URL once it listens. */
+/** Starts `o1e serve` (o1-small over SciFact, limits opened for the load) and resolves once it listens. */
 async function serve(extra: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [...O1E, 'serve', '--model', MODEL, '--data', SCIFACT, '--port', '0', '--quiet', '--timeout-ms', '600000', '--max-queue', '1000000', '--max-batch', String(MAX_BATCH), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => { stderr += chunk; });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`o1e serve exited ${code}: ${stderr}`)));
-  });
-  const url = /listening on (\S+)/.exec(line)?.[1];
-  if (url === undefined) throw new Error(`unexpected first line: ${line}`);
-  return { child, base: url.replace(/\/v1$/, ''), stderr: () => stderr };
-}
-
-async function stop(served: Served): Promise<void> {
-  const exited = new Promise((resolve) => served.child.once('exit', resolve));
-  served.child.kill('SIGTERM');
-  await exited;
+  const served = await startServeProcess(['--model', MODEL, '--data', SCIFACT, '--port', '0', '--quiet', '--timeout-ms', '600000', '--max-queue', '1000000', '--max-batch', String(MAX_BATCH), ...extra]);
+  return { ...served, base: served.url.replace(/\/v1$/, '') };
 }
 
 async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -183,6 +164,7 @@ async function load(served: Served, path: string, next: () => unknown, seconds =
 
 const loadStart = loadavg().map((value) => round(value, 2));
 const split = await loadBeir(SCIFACT, 'test');
+const trainQueries = (await loadBeir(SCIFACT, 'train')).queries.map((query) => query.text);
 const documents = split.corpus.map((document) => `${document.title} ${document.text}`.trim());
 const queries = split.queries.map((query) => query.text);
 const warmQueries = queries.slice(0, WARM_QUERIES);
@@ -210,6 +192,9 @@ try {
   // at steady state, and `after_start` shows what those sessions cost.
   let warmupIndex = documents.length - 1;
   if (WARMUP_SECONDS > 0) await load(bm25, '/v1/embeddings', () => ({ input: documents[warmupIndex-- % documents.length], encoding_format: 'base64' }), WARMUP_SECONDS);
+  // The same for thinking, on SciFact's train queries (never asked below, so the cold run stays cold).
+  let trainIndex = 0;
+  if (WARMUP_SECONDS > 0) await load(bm25, '/v1/search', () => ({ query: trainQueries[trainIndex++ % trainQueries.length], hits: 10 }), WARMUP_SECONDS);
   memory = { afterStart, before: await rssMiB(bm25.base), after: 0 };
 
   let documentIndex = 0;
@@ -240,7 +225,7 @@ try {
   scenarios.search_thinking_warm = await load(bm25, '/v1/search', () => ({ query: warmQueries[warmIndex++ % warmQueries.length], hits: 10 }));
   memory.after = await rssMiB(bm25.base);
 } finally {
-  await stop(bm25);
+  await bm25.stop();
 }
 
 // The same embedder in this process, on the same documents, in the server's batch size.
@@ -303,7 +288,7 @@ try {
     full_length: { query: fullLengthQuery, ...await alone(Array.from({ length: REPEATS }, (_, index) => ({ query: fullLengthQuery, thinker: { seed: 1000 + index } }))) },
   };
 } finally {
-  await stop(dense);
+  await dense.stop();
 }
 
 const embeddingsRate = Number(scenarios.embeddings.texts_per_s);

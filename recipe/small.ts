@@ -255,11 +255,10 @@ async function main(): Promise<void> {
   const pairsFile = join(work, 'pairs', 'pairs.jsonl');
   await steps.run('pairs', join(work, 'pairs', 'DONE'), async () => {
     await mkdir(join(work, 'pairs'), { recursive: true });
-    const t = settings.teacher;
-    const teacher = await UseLiteEmbedder.create({ backend: 'use-lite' });
+        const teacher = await UseLiteEmbedder.create({ backend: 'use-lite' });
     const lines: string[] = [];
     const counts: Record<string, number> = {};
-    const started = performance.now();
+    const teacherStarted = performance.now();
     try {
       for (const dataset of DATASETS) {
         const documents: Document[] = [];
@@ -273,12 +272,12 @@ async function main(): Promise<void> {
         const texts = (await teacher.embedDocuments(documents.map((document) => ({ text: document.text })))).vectors;
         documents.forEach((document, index) => {
           // The teacher's nearest other texts (duplicated texts skipped: they are not negatives).
-          const nearest = new TopK<number>(t.neighbours);
+          const nearest = new TopK<number>(settings.teacher.neighbours);
           for (let other = 0; other < documents.length; other++) {
             if (other !== index && documents[other].text !== document.text) nearest.push(other, dot(texts[index], texts[other]));
           }
           const negatives = nearest.sorted().map(({ key }) => key);
-          const score = (other: number) => round6(dot(titles[index], texts[other]) / t.temperature);
+          const score = (other: number) => round6(dot(titles[index], texts[other]) / settings.teacher.temperature);
           lines.push(JSON.stringify({
             query: document.title, pos: [document.text], neg: negatives.map((other) => documents[other].text),
             pos_scores: [score(index)], neg_scores: negatives.map(score), type: `${dataset}-title-text`, doc_id: document.id,
@@ -290,7 +289,7 @@ async function main(): Promise<void> {
       await teacher.close();
     }
     await writeLinesAtomic(pairsFile, lines);
-    return { pairs: lines.length, ...counts, teacherSeconds: Math.round((performance.now() - started) / 100) / 10 };
+    return { pairs: lines.length, ...counts, teacherSeconds: Math.round((performance.now() - teacherStarted) / 100) / 10 };
   });
   const contrastiveDir = join(work, 'contrastive');
   await steps.run('contrastive', join(contrastiveDir, 'DONE'), async () => {

@@ -69,6 +69,32 @@ describe('generation with the bucketed KV cache', () => {
     }
   });
 
+  test('row buckets: 5 prompts run padded to 6 rows and give what they give unpadded (generation and embedding)', async () => {
+    const five = [...prompts, tokenizer.encode('One day'), tokenizer.encode('She saw a big, red ball and')];
+    const padded = new DecoderModel(qwenWeights, tokenizer, { threads: 1 });
+    const unpadded = new DecoderModel(qwenWeights, tokenizer, { threads: 1, rowBuckets: false });
+    try {
+      for (const options of [{ greedy: true }, { temperature: 1, topP: 0.95, seed: 5, samples: 2 }]) {
+        const fromPadded = await padded.generateTokens(five, { maxNewTokens: 12, stopAtEos: false, ...options });
+        const fromUnpadded = await unpadded.generateTokens(five, { maxNewTokens: 12, stopAtEos: false, ...options });
+        assert.equal(fromPadded.length, 5);
+        assert.deepEqual(fromPadded.map((samples) => samples.map((sample) => sample.tokens)), fromUnpadded.map((samples) => samples.map((sample) => sample.tokens)));
+      }
+      const vectors = await padded.embedTokens(five);
+      (await unpadded.embedTokens(five)).forEach((vector, index) => assert.ok(cosineSimilarity(vector, vectors[index]) > 0.99999, `text ${index}`));
+      // Six prompts reuse the padded model's 6-row sessions; the unpadded one compiles new ones.
+      const six = [...five, tokenizer.encode('The dog')];
+      const [paddedBefore, unpaddedBefore] = [padded.sessionCount, unpadded.sessionCount];
+      await padded.generateTokens(six, { greedy: true, maxNewTokens: 12, stopAtEos: false });
+      await unpadded.generateTokens(six, { greedy: true, maxNewTokens: 12, stopAtEos: false });
+      assert.equal(padded.sessionCount, paddedBefore);
+      assert.ok(unpadded.sessionCount > unpaddedBefore);
+    } finally {
+      await padded.dispose();
+      await unpadded.dispose();
+    }
+  });
+
   test('seeds make sampling reproducible; samples of one prompt differ; stop tokens and limits end samples', async () => {
     const model = new DecoderModel(qwenWeights, tokenizer, { threads: 1 });
     try {

@@ -38,11 +38,18 @@ export interface DecoderModelOptions {
   /**
    * ONNX Runtime's per-session CPU memory arena (see CompileOptions.enableCpuMemArena). Default
    * false: every (batch, length) bucket is its own session, and with arenas each keeps its peak
-   * activations for good. Measured on o1-small over random SciFact batches (bench/serve.ts's
-   * load): resident memory 5.4 GiB with arenas against 0.48 GiB without, at equal texts/s
-   * (47 vs 49); `bench:embed -- --arena on|off` compares the two.
+   * activations for good. `npm run bench:embed -- --use-lite off --arena on|off` measured peak
+   * resident memory 1,636 MiB with arenas against 518 MiB without, at 111 against 117 texts/s;
+   * `npm run bench:serve` ended at 5.9 GiB with arenas and 0.5 GiB without.
    */
   enableCpuMemArena?: boolean;
+  /**
+   * Pad a short batch to the next row bucket (1, 2, 3, 4, 6, 8, 12, ...; see bucketRows) with
+   * finished one-token rows, so a server's ever-changing batch sizes share a few sessions. False
+   * compiles, and keeps, one session per batch size. Default true. `bench:generate`'s
+   * `row_buckets` times both.
+   */
+  rowBuckets?: boolean;
 }
 
 /** Options for {@link DecoderModel.generate}. */
@@ -128,6 +135,7 @@ export class DecoderModel {
   readonly config: DecoderConfig;
   readonly tokenizer: Tokenizer;
   readonly threads: number;
+  private readonly rowBuckets: boolean;
   /** Where the weights came from, when loaded with {@link DecoderModel.load}. */
   source?: ModelSource;
   private readonly parameters: Feeds = {};
@@ -142,6 +150,7 @@ export class DecoderModel {
     this.config = model.config;
     this.tokenizer = tokenizer;
     this.threads = options.threads ?? defaultThreadCount();
+    this.rowBuckets = options.rowBuckets ?? true;
     this.cacheBuckets = [...(options.cacheBuckets ?? DEFAULT_CACHE_BUCKETS)].sort((a, b) => a - b);
     if (this.cacheBuckets.length === 0 || this.cacheBuckets.some((size) => !(Number.isInteger(size) && size > 0))) {
       throw new O1Error('BAD_ARGUMENT', `cache buckets must be positive integers, got [${this.cacheBuckets.join(', ')}]`, { field: 'cacheBuckets' });
@@ -288,10 +297,10 @@ export class DecoderModel {
     if (requested.length === 0) return [];
     checkSamplingOptions(options);
     this.checkTokens(requested);
-    // One-token dummy prompts pad the batch to a power of two (their rows finished from the
+    // One-token dummy prompts pad the batch to the next row bucket (their rows finished from the
     // start): a server's ever-changing batch sizes then reuse a few sessions instead of
     // compiling, and keeping, one per size.
-    const prompts = padRows(requested, bucketRows(requested.length), [this.tokenizer.padTokenId]);
+    const prompts = padRows(requested, this.rowBuckets ? bucketRows(requested.length) : requested.length, [this.tokenizer.padTokenId]);
     const maxNewTokens = options.maxNewTokens ?? 128;
     const samples = options.samples ?? 1;
     if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) throw new O1Error('BAD_ARGUMENT', `maxNewTokens must be a non-negative integer, got ${maxNewTokens}`, { field: 'maxNewTokens' });
@@ -437,9 +446,9 @@ export class DecoderModel {
       const batch = Math.max(1, Math.min(maxBatchSize, Math.floor(tokensPerBatch / length)));
       const members = order.slice(done, done + batch);
       // A short batch is filled with one-token rows: to the full batch when there are more rows
-      // than one batch, else to a power of two, so every length keeps a few sessions however
+      // than one batch, else to the next row bucket, so every length keeps a few sessions however
       // many texts a server's batch happens to hold.
-      const target = order.length > batch ? batch : Math.min(batch, bucketRows(members.length));
+      const target = order.length > batch ? batch : this.rowBuckets ? Math.min(batch, bucketRows(members.length)) : members.length;
       const batchRows = padRows(members.map((index) => rows[index]), target, [this.tokenizer.padTokenId]);
       const compiled = await this.embeddingSessions.get({ batch: batchRows.length, length, extra: pooling });
       const { inputIds, attentionMask } = this.pack(batchRows, length);
@@ -474,9 +483,16 @@ export class DecoderModel {
   }
 }
 
-/** The row count a batch of `count` rows is padded to: the next power of two. */
+/**
+ * The row count a batch of `count` rows is padded to: the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, ...
+ * (powers of two and their halfway points): two sessions per octave of batch sizes, and a padded
+ * batch runs at most a third more rows (powers of two alone cost up to twice the rows, which
+ * made generating for 5, 9 or 17 prompts about a third slower than unpadded).
+ */
 function bucketRows(count: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1, count)));
+  const power = 2 ** Math.floor(Math.log2(Math.max(1, count)));
+  if (count <= power) return power;
+  return count <= power * 1.5 ? power * 1.5 : power * 2;
 }
 
 /** `rows` followed by copies of `filler` up to `count` rows. */

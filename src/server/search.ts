@@ -8,8 +8,8 @@ import { Settings } from '../backends/settings.js';
 import type { Document } from '../data/types.js';
 import { DenseRetriever, readDenseSettings } from '../retrieval/dense/dense-retriever.js';
 import { createRetriever } from '../retrieval/registry.js';
-import { searchOne, type Retriever, type RetrieverConfig } from '../retrieval/retriever.js';
-import { FusedRetriever, fusedMemberNames } from '../retrieval/fusion/fused-retriever.js';
+import type { Retriever, RetrieverConfig } from '../retrieval/retriever.js';
+import { FusedMember, FusedRetriever, fusedMemberNames } from '../retrieval/fusion/fused-retriever.js';
 import { O1Error } from '../errors.js';
 
 /** A retriever and its documents. */
@@ -83,25 +83,16 @@ export async function buildSearchSource(options: BuildSearchSourceOptions): Prom
 /** A fused retriever's members as named choices (searched alone, thinking as the fusion does). */
 function fusedMemberChoice(retriever: Retriever): Pick<SearchSource, 'retrieverNames' | 'retrieverNamed'> {
   if (!(retriever instanceof FusedRetriever)) return {};
-  const names = fusedMemberNames(retriever);
-  const views = new Map(names.map((name, position): [string, Retriever] => [name, {
-    name,
-    index: () => retriever.index([]),
-    search: (query, options) => searchOne(views.get(name) as Retriever, query, options),
-    searchMany: (queries, options) => retriever.searchMember(position, queries, options),
-    config: () => retriever.members[position].config(),
-    statistics: () => retriever.members[position].statistics(),
-    // The members belong to the fused retriever: closing the source disposes of them.
-    dispose: async () => {},
-  }]));
+  const names = [retriever.name, ...fusedMemberNames(retriever)];
+  const views = new Map<string, Retriever>([[retriever.name, retriever], ...names.slice(1).map((name, position): [string, Retriever] => [name, new FusedMember(retriever, position, name)])]);
   return {
-    retrieverNames: () => [retriever.name, ...names],
-    retrieverNamed: (name) => (name === retriever.name ? retriever : views.get(name) ?? unknownRetriever(name, [retriever.name, ...names])),
+    retrieverNames: () => names,
+    retrieverNamed: (name) => {
+      const view = views.get(name);
+      if (view === undefined) throw new O1Error('BAD_ARGUMENT', `no retriever '${name}' here: there are ${names.map((known) => `'${known}'`).join(', ')}`, { field: 'retriever' });
+      return view;
+    },
   };
-}
-
-function unknownRetriever(name: string, names: readonly string[]): never {
-  throw new O1Error('BAD_ARGUMENT', `no retriever '${name}' here: there are ${names.map((known) => `'${known}'`).join(', ')}`, { field: 'retriever' });
 }
 
 function retrieverFor(config: RetrieverConfig, embedder: Embedder | undefined): Retriever {

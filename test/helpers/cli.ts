@@ -23,15 +23,20 @@ export const O1E: readonly string[] = ['--import', import.meta.resolve('tsx'), j
 
 /**
  * Starts `o1e serve ARGS` as a child process and resolves once it prints its URL (`.../v1`);
- * rejects if it exits first. `stop()` sends SIGTERM and waits for the exit.
+ * rejects, with what it wrote on stderr, if it exits first. Its stderr is read all along (an
+ * unread pipe would block the server once full) and kept for `stderr()`. `stop()` sends SIGTERM
+ * and waits for the exit.
  *
  * @example
  * const served = await startServeProcess(['--index', index, '--port', '0', '--quiet']);
  * await fetch(`${served.url}/search`, ...);
  * await served.stop();
  */
-export async function startServeProcess(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+export async function startServeProcess(args: readonly string[]): Promise<{ child: ChildProcess; url: string; stderr(): string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [...O1E, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let errors = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => { errors += chunk; });
   const stop = async () => {
     child.kill('SIGTERM');
     if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
@@ -40,10 +45,10 @@ export async function startServeProcess(args: readonly string[]): Promise<{ chil
     let output = '';
     child.stdout?.setEncoding('utf8');
     while (!/listening on (\S+)/.test(output)) {
-      const [chunk] = (await Promise.race([once(child.stdout as NodeJS.ReadableStream, 'data'), once(child, 'exit').then(() => { throw new Error(`o1e serve ${args.join(' ')} exited early`); })])) as [string];
+      const [chunk] = (await Promise.race([once(child.stdout as NodeJS.ReadableStream, 'data'), once(child, 'exit').then(() => { throw new Error(`o1e serve ${args.join(' ')} exited early: ${errors}`); })])) as [string];
       output += chunk;
     }
-    return { child, url: /listening on (\S+)/.exec(output)?.[1] as string, stop };
+    return { child, url: /listening on (\S+)/.exec(output)?.[1] as string, stderr: () => errors, stop };
   } catch (error) {
     await stop();
     throw error;

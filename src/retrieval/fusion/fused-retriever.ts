@@ -70,12 +70,15 @@ export class FusedRetriever implements Retriever {
     return searchOne(this, query, options);
   }
 
+  /** The thoughts the members search with: the caller's, else this retriever's own when it thinks (once for all members). */
+  private async memberThoughts(queries: readonly Query[], options: SearchOptions): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
+    if (options.thoughts !== undefined || !this.thinking.enabled) return options.thoughts;
+    const thought = await this.thinking.thoughtsFor(queries, options, 'fused think');
+    return new Map(queries.map((query, index) => [query.id, thought[index] ?? []]));
+  }
+
   async searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
-    let thoughts = options.thoughts;
-    if (thoughts === undefined && this.thinking.enabled) {
-      const thought = await this.thinking.thoughtsFor(queries, options, 'fused think');
-      thoughts = new Map(queries.map((query, index) => [query.id, thought[index] ?? []]));
-    }
+    const thoughts = await this.memberThoughts(queries, options);
     const perMember: Map<string, Hit[]>[] = [];
     for (const member of this.members) perMember.push(await member.searchMany(queries, this.memberOptions(options, thoughts)));
     return new Map(queries.map((query) => [query.id, this.fuse(perMember.map((results) => results.get(query.id) ?? []), options.hits)]));
@@ -92,11 +95,7 @@ export class FusedRetriever implements Retriever {
   async searchMember(position: number, queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
     const member = this.members[position];
     if (member === undefined) throw new O1Error('BAD_ARGUMENT', `the fused retriever has ${this.members.length} members, not a member ${position}`, { field: 'retrievers' });
-    let thoughts = options.thoughts;
-    if (thoughts === undefined && this.thinking.enabled) {
-      const thought = await this.thinking.thoughtsFor(queries, options, 'fused think');
-      thoughts = new Map(queries.map((query, index) => [query.id, thought[index] ?? []]));
-    }
+    const thoughts = await this.memberThoughts(queries, options);
     return member.searchMany(queries, { ...options, ...(thoughts === undefined ? {} : { thoughts }) });
   }
 
@@ -145,4 +144,42 @@ export function fusedMemberNames(retriever: FusedRetriever): string[] {
     seen.set(member.name, count);
     return count === 1 ? member.name : `${member.name}-${count}`;
   });
+}
+
+/**
+ * One member of a fused retriever as a Retriever of its own, named as {@link fusedMemberNames}
+ * names it: searches go through {@link FusedRetriever.searchMember} (thinking as the fusion
+ * does). Indexing goes through the fusion, so `index()` refuses; `dispose()` leaves the member
+ * to the fusion that owns it.
+ *
+ * @example
+ * const bm25 = new FusedMember(fused, 0, 'bm25');
+ * await bm25.search('vitamin d', { hits: 10 });
+ */
+export class FusedMember implements Retriever {
+  constructor(private readonly fused: FusedRetriever, private readonly position: number, readonly name: string) {
+    if (fused.members[position] === undefined) throw new O1Error('BAD_ARGUMENT', `the fused retriever has ${fused.members.length} members, not a member ${position}`, { field: 'retrievers' });
+  }
+
+  async index(_documents: Iterable<Document> | AsyncIterable<Document>): Promise<void> {
+    throw new O1Error('BAD_ARGUMENT', `'${this.name}' is a member of the fused retriever '${this.fused.name}': index the fusion instead`);
+  }
+
+  search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
+    return searchOne(this, query, options);
+  }
+
+  searchMany(queries: readonly Query[], options: SearchOptions = {}): Promise<Map<string, Hit[]>> {
+    return this.fused.searchMember(this.position, queries, options);
+  }
+
+  config(): RetrieverConfig {
+    return this.fused.members[this.position].config();
+  }
+
+  statistics(): RetrieverStatistics {
+    return this.fused.members[this.position].statistics();
+  }
+
+  async dispose(): Promise<void> {}
 }
