@@ -37,6 +37,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/** `run(0)` once to warm up, then the median of `run(1..repeats)`. */
+async function medianRun(run: (seed: number) => Promise<number>): Promise<number> {
+  await run(0);
+  const values: number[] = [];
+  for (let repeat = 0; repeat < repeats; repeat++) values.push(await run(repeat + 1));
+  return median(values);
+}
+
 async function ours(model: BenchModel, prompt: string): Promise<number> {
   const decoder = await DecoderModel.load(model.path, { threads });
   try {
@@ -46,10 +54,7 @@ async function ours(model: BenchModel, prompt: string): Promise<number> {
       const tokens = samples.reduce((total, sample) => total + sample.tokens.length, 0);
       return tokens / ((performance.now() - started) / 1000);
     };
-    await run(0);
-    const rates: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) rates.push(await run(repeat + 1));
-    return median(rates);
+    return await medianRun(run);
   } finally {
     await decoder.dispose();
   }
@@ -65,10 +70,7 @@ async function batchMs(model: BenchModel, prompt: string, count: number, rowBuck
       await decoder.generate(prompts, { ...SAMPLING, samples: SAMPLES, maxNewTokens: NEW_TOKENS, stopAtEos: false, seed });
       return performance.now() - started;
     };
-    await run(0);
-    const times: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) times.push(await run(repeat + 1));
-    return median(times);
+    return await medianRun(run);
   } finally {
     await decoder.dispose();
   }
@@ -97,10 +99,7 @@ async function llamaCpp(llama: Llama, model: BenchModel, prompt: string): Promis
       );
       return counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000);
     };
-    await run(0);
-    const rates: number[] = [];
-    for (let repeat = 0; repeat < repeats; repeat++) rates.push(await run(repeat + 1));
-    return median(rates);
+    return await medianRun(run);
   } finally {
     await context.dispose();
     await loaded.dispose();
